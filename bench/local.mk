@@ -1,0 +1,1 @@
+# bench/: rules for this part (see the top-level Makefile.am).

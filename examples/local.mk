@@ -1,0 +1,1 @@
+# examples/: rules for this part (see the top-level Makefile.am).

@@ -1,0 +1,1 @@
+# images/: rules for this part (see the top-level Makefile.am).

@@ -1,0 +1,1 @@
+# netns/: rules for this part (see the top-level Makefile.am).

@@ -1,0 +1,1 @@
+# router/: rules for this part (see the top-level Makefile.am).

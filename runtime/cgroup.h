@@ -1,0 +1,81 @@
+/* One cgroup per dyno, with the limits of its size, behind one interface and two backends:
+ * the unified v2 hierarchy and v1/hybrid hosts (cgroup-v2.c, cgroup-v1.c). Every dyno's
+ * cgroup lives under a `dynohost` subtree of the host's hierarchy; nothing else is touched. */
+#ifndef DYNOHOST_RUNTIME_CGROUP_H
+#define DYNOHOST_RUNTIME_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum dyno_cgroup_mode {
+	DYNO_CGROUP_UNIFIED = 0, /* pure v2 at /sys/fs/cgroup */
+	DYNO_CGROUP_HYBRID,      /* v1 controllers + an (empty) v2 at /sys/fs/cgroup/unified */
+	DYNO_CGROUP_LEGACY,      /* v1 only */
+	DYNO_CGROUP_MODE_MAX,
+};
+
+/* Limits of one dyno; 0 means "no limit" for every field. */
+struct dyno_limits {
+	uint64_t memory_bytes; /* the quota: over it the dyno swaps (R14) */
+	uint64_t memory_kill_bytes; /* memory+swap at which the kernel OOM-kills it (R15; 2x quota) */
+	uint64_t pids_max;
+	uint64_t cpu_weight; /* v2 weight 1..10000 (100 = default); v1 shares derived from it */
+};
+
+/* What the dyno's cgroup has seen so far. */
+struct dyno_cgroup_stats {
+	uint64_t memory_current; /* bytes charged now */
+	uint64_t memory_peak;    /* high-water mark, where the kernel keeps one */
+	uint64_t swap_current;   /* bytes in swap now (0 where unknown) */
+	uint64_t oom_kills;      /* processes the OOM killer took in this cgroup */
+	uint64_t pids_current;
+	uint64_t pids_limit_hits; /* forks refused at pids.max */
+	bool over_quota;          /* memory_current (+swap) is above memory_bytes: R14 */
+};
+
+struct dyno_cgroup;
+
+/* Which hierarchy this host runs (statfs of /sys/fs/cgroup, then of .../unified). */
+int dyno_cgroup_detect(enum dyno_cgroup_mode *ret_mode);
+const char *dyno_cgroup_mode_to_string(enum dyno_cgroup_mode mode);
+
+/* Create the cgroup `dynohost/<name>` (in every v1 controller that dynohost uses, or once in
+ * v2) and apply limits. `root` is the cgroupfs mount ("/sys/fs/cgroup" unless a test says
+ * otherwise; NULL for the default). On failure nothing is left behind. */
+int dyno_cgroup_create(const char *root, const char *name, const struct dyno_limits *limits,
+		       struct dyno_cgroup **ret);
+/* Open an existing dyno cgroup (re-adoption after a restart of the host service). */
+int dyno_cgroup_open(const char *root, const char *name, struct dyno_cgroup **ret);
+
+/* On v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -EOPNOTSUPP
+ * on v1. The fd stays owned by the cgroup object. */
+int dyno_cgroup_fd(struct dyno_cgroup *cg);
+/* Move pid (and on v1, in every controller) into the cgroup. */
+int dyno_cgroup_attach(struct dyno_cgroup *cg, pid_t pid);
+
+int dyno_cgroup_stats(struct dyno_cgroup *cg, struct dyno_cgroup_stats *ret);
+/* Number of processes in the cgroup now (0 when empty). */
+int dyno_cgroup_count_procs(struct dyno_cgroup *cg);
+/* Freeze or thaw every process of the dyno. */
+int dyno_cgroup_freeze(struct dyno_cgroup *cg, bool frozen);
+/* SIGKILL every process of the dyno (cgroup.kill on v2; freeze, kill, thaw on v1) and wait
+ * until the cgroup is empty or timeout_ms passes (-ETIMEDOUT). */
+int dyno_cgroup_kill(struct dyno_cgroup *cg, int timeout_ms);
+/* Kill what is left and remove the cgroup directories. Frees cg. NULL is fine. Returns 0 or
+ * the first -errno; the object is freed either way. */
+int dyno_cgroup_destroy(struct dyno_cgroup *cg);
+/* Free the handle, leave the cgroup as it is (the dyno keeps running). Returns NULL. */
+struct dyno_cgroup *dyno_cgroup_free(struct dyno_cgroup *cg);
+
+/* Remove dyno cgroups under dynohost/ whose name is not in live[] (after a crash or reboot);
+ * empty ones only after killing their processes. */
+int dyno_cgroup_reconcile(const char *root, const char *const *live, size_t n_live);
+
+static inline void dyno_cgroup_freep(struct dyno_cgroup **cg)
+{
+	*cg = dyno_cgroup_free(*cg);
+}
+#define _cleanup_dyno_cgroup_ __attribute__((cleanup(dyno_cgroup_freep)))
+
+#endif

@@ -1,0 +1,12 @@
+/* The `dyno` CLI: one file per subcommand group (cli-*.c), dispatched from dyno.c.
+ * Each entry point gets argv with argv[0] = the subcommand name and returns the exit status. */
+#ifndef DYNOHOST_RUNTIME_CLI_H
+#define DYNOHOST_RUNTIME_CLI_H
+
+struct cli_verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* one line for `dyno help` */
+};
+
+#endif

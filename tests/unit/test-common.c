@@ -1,0 +1,141 @@
+/* Unit tests for common/: cleanup macros, file helpers and the logger. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "tests/lib/tap.h"
+
+static int freed;
+static void count_free(int *p)
+{
+	if (*p)
+		freed++;
+}
+
+static void test_cleanup(void)
+{
+	{
+		_cleanup_(count_free) int a = 1;
+		_cleanup_(count_free) int b = 0;
+		(void)a;
+		(void)b;
+	}
+	is_int(freed, 1, "_cleanup_ runs once per non-zero variable at scope exit");
+
+	int fd;
+	{
+		_cleanup_close_ int f = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fd = f;
+	}
+	ok(fcntl(fd, F_GETFD) == -1 && errno == EBADF, "_cleanup_close_ closes the fd");
+
+	_cleanup_close_ int kept = -1;
+	{
+		_cleanup_close_ int f = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		kept = TAKE_FD(f);
+		is_int(f, -1, "TAKE_FD leaves -1 behind");
+	}
+	ok(fcntl(kept, F_GETFD) != -1, "TAKE_FD keeps the fd open");
+
+	char *p = strdup("x");
+	char *q = TAKE_PTR(p);
+	ok(p == NULL && q != NULL, "TAKE_PTR hands over the pointer and leaves NULL");
+	free(q);
+
+	pid_t child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	{
+		_cleanup_pid_ pid_t c = child;
+		(void)c;
+	}
+	ok(kill(child, 0) == -1 && errno == ESRCH, "_cleanup_pid_ kills and reaps the child");
+
+	ok(strv_free(NULL) == NULL, "strv_free accepts NULL and returns NULL");
+}
+
+static void test_fileio(void)
+{
+	char dir[] = "/tmp/dynohost-test-common.XXXXXX";
+	if (!mkdtemp(dir))
+		tap_bail("mkdtemp: %m");
+
+	char path[256], deep[256];
+	snprintf(path, sizeof(path), "%s/state", dir);
+	const char *data = "hello\n";
+	is_int(write_file_atomic(path, data, strlen(data), 0644), 0, "write_file_atomic writes");
+	_cleanup_free_ char *back = NULL;
+	size_t len = 0;
+	is_int(read_file_at(AT_FDCWD, path, 1024, &back, &len), 0, "read_file_at reads it back");
+	is_str(back, data, "contents are identical");
+	ok(access(path, F_OK) == 0, "the file exists under its name");
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	ok(access(tmp, F_OK) == -1, "no .new file is left behind");
+
+	char *big = NULL;
+	is_int(read_file_at(AT_FDCWD, path, 3, &big, NULL), -EFBIG, "read_file_at refuses over max");
+	ok(big == NULL, "output untouched on failure");
+	is_int(read_file_at(AT_FDCWD, "/nonexistent/dynohost", 10, &big, NULL), -ENOENT,
+	       "read_file_at returns -ENOENT");
+
+	is_int(write_string_file_at(AT_FDCWD, "/nonexistent/x", "1"), -ENOENT,
+	       "write_string_file_at does not create files");
+
+	snprintf(deep, sizeof(deep), "%s/a/b/c", dir);
+	is_int(mkdir_p(deep, 0755), 0, "mkdir_p creates a chain");
+	is_int(mkdir_p(deep, 0755), 0, "mkdir_p is idempotent");
+	is_int(mkdir_p(path, 0755), -ENOTDIR, "mkdir_p on a file is -ENOTDIR");
+	snprintf(tmp, sizeof(tmp), "%s/a/b/link", dir);
+	ok(symlink("/etc", tmp) == 0, "symlink inside the tree");
+	is_int(rm_rf(dir), 0, "rm_rf removes the tree");
+	ok(access(dir, F_OK) == -1 && access("/etc/passwd", F_OK) == 0,
+	   "rm_rf removed the tree and did not follow the symlink");
+	is_int(rm_rf(dir), 0, "rm_rf of a missing path succeeds");
+}
+
+static void test_log(void)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) == -1)
+		tap_bail("pipe: %m");
+	int saved = dup(STDERR_FILENO);
+	dup2(pipefd[1], STDERR_FILENO);
+	log_set_ident("t");
+	log_set_timestamps(0);
+	log_set_max_level(LOG_LEVEL_INFO);
+	errno = 0;
+	int r = log_error_errno(-ENOENT, "open \"%s\": %m", "x");
+	log_debug("hidden");
+	log_info("shown");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pipefd[1]);
+	char buf[512] = "";
+	size_t n = 0;
+	fd_read_all(pipefd[0], buf, sizeof(buf) - 1, &n);
+	close(pipefd[0]);
+	buf[n] = '\0';
+	is_int(r, -ENOENT, "log_error_errno returns -errno");
+	is_str(buf, "t: error: open \"x\": No such file or directory\nt: shown\n",
+	       "%m prints the passed error; debug is filtered at info");
+	is_int(log_level_from_string("debug"), LOG_LEVEL_DEBUG, "level names parse");
+	is_int(log_level_from_string("loud"), -EINVAL, "bad level names are -EINVAL");
+}
+
+int main(void)
+{
+	test_cleanup();
+	test_fileio();
+	test_log();
+	return tap_done();
+}
