@@ -1,6 +1,7 @@
 /* Replay driver for fuzz targets when not built with libFuzzer: runs
  * LLVMFuzzerTestOneInput over every file named on the command line (directories are walked),
- * printing one TAP line per input. A crash or sanitizer report fails the run. */
+ * or over FUZZ_CORPUS_DIR (set per target at build time) when none is named, printing one TAP
+ * line per input. A crash or sanitizer report fails the run. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +80,12 @@ static void run_path(const char *path)
 
 int main(int argc, char **argv)
 {
+#ifdef FUZZ_CORPUS_DIR
+	if (argc < 2) {
+		run_path(FUZZ_CORPUS_DIR);
+		return tap_done();
+	}
+#endif
 	if (argc < 2)
 		tap_skip_all("usage: %s CORPUS-FILE-OR-DIR...", argv[0]);
 	for (int i = 1; i < argc; i++)
