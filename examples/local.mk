@@ -1,1 +1,3 @@
-# examples/: rules for this part (see the top-level Makefile.am).
+# examples/: the demo app (Ruby/Thin) and the script that brings it up in dynos behind the router.
+EXTRA_DIST += examples/demo-app/config.ru examples/demo-app/Procfile \
+	examples/demo-app/.profile.d/demo.sh

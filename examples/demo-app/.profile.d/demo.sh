@@ -1,0 +1,2 @@
+# Sourced before the command, as on Heroku: proves .profile.d works.
+export DEMO_PROFILE_D=sourced
