@@ -4,3 +4,8 @@ libcommon_a_SOURCES = \
 	common/cleanup.h \
 	common/fileio.c common/fileio.h \
 	common/log.c common/log.h
+
+# The HTTP/1.1 parser (owned by the http work; see common/http.h).
+libcommon_a_SOURCES += \
+	common/http.c common/http.h common/http-internal.h \
+	common/http-chunked.c common/http-util.c

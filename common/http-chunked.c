@@ -1,0 +1,228 @@
+/* The chunked transfer coding (RFC 9112 7.1) as a byte-at-a-time state machine that never
+ * copies or buffers: it finds where a chunked message ends and where its data lies. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/http.h"
+#include "common/http-internal.h"
+
+enum {
+	C_SIZE_FIRST = 0, /* first hex digit of a chunk-size */
+	C_SIZE,           /* more hex digits, or what follows them */
+	C_SIZE_BWS,       /* whitespace after the size: only ";" may follow */
+	C_EXT,            /* chunk extensions up to CR */
+	C_SIZE_LF,        /* LF after the size line's CR */
+	C_DATA,           /* chunk data */
+	C_DATA_CR,        /* CR after chunk data */
+	C_DATA_LF,        /* LF after chunk data */
+	C_TRAILER_START,  /* start of a trailer field line or of the final empty line */
+	C_TRAILER_NAME,
+	C_TRAILER_VALUE,
+	C_TRAILER_LF,
+	C_END_LF, /* LF of the final empty line */
+	C_DONE,
+	C_ERROR,
+	_C_MAX,
+};
+
+void http_chunked_init(struct http_chunked *c, const struct http_limits *limits)
+{
+	*c = (struct http_chunked){ .limits = limits ? limits : &http_limits_default };
+}
+
+static ssize_t fail(struct http_chunked *c, int status, const char *reason)
+{
+	c->state = C_ERROR;
+	c->error_status = status;
+	c->error_reason = reason;
+	return -EBADMSG;
+}
+
+static ssize_t fail_char(struct http_chunked *c, char ch, const char *reason)
+{
+	if (ch == '\0')
+		return fail(c, 400, "NUL byte in chunked framing");
+	if (ch == '\r')
+		return fail(c, 400, "bare CR in chunked framing");
+	if (ch == '\n')
+		return fail(c, 400, "bare LF in chunked framing");
+	return fail(c, 400, reason);
+}
+
+static inline unsigned hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (unsigned)(ch - '0');
+	return (unsigned)((ch | 0x20) - 'a' + 10);
+}
+
+ssize_t http_chunked_next(struct http_chunked *c, const char *buf, size_t len,
+			  const char **ret_data, size_t *ret_data_len)
+{
+	const struct http_limits *lim = c->limits;
+	bool lenient = lim->flags & HTTP_LENIENT_LF;
+	size_t i = 0;
+
+	*ret_data = buf;
+	*ret_data_len = 0;
+	if (c->state == C_ERROR)
+		return -EBADMSG;
+
+	while (i < len) {
+		char ch = buf[i];
+		switch (c->state) {
+		case C_DATA: {
+			uint64_t n = len - i;
+			if (n > c->remaining)
+				n = c->remaining;
+			*ret_data = buf + i;
+			*ret_data_len = (size_t)n;
+			i += (size_t)n;
+			c->remaining -= n;
+			c->body_bytes += n;
+			if (c->remaining == 0)
+				c->state = C_DATA_CR;
+			return (ssize_t)i;
+		}
+		case C_SIZE_FIRST:
+			if (!is_hexdig(ch))
+				return fail_char(c, ch, "invalid chunk size");
+			c->remaining = hexval(ch);
+			c->line_len = 1;
+			c->state = C_SIZE;
+			break;
+		case C_SIZE:
+		case C_SIZE_BWS:
+		case C_EXT:
+			if (ch == '\r' || ch == '\n') {
+				if (c->state == C_SIZE_BWS)
+					return fail(c, 400, "whitespace after chunk size");
+				if (ch == '\r') {
+					c->state = C_SIZE_LF;
+					break;
+				}
+				if (!lenient)
+					return fail(c, 400, "bare LF in chunked framing");
+				c->state = c->remaining ? C_DATA : C_TRAILER_START;
+				c->line_len = 0;
+				break;
+			}
+			if (c->state == C_SIZE && is_hexdig(ch)) {
+				if (c->remaining > (uint64_t)INT64_MAX >> 4)
+					return fail(c, 400, "chunk size too large");
+				c->remaining = (c->remaining << 4) | hexval(ch);
+			} else if (c->state != C_EXT && (ch == ' ' || ch == '\t')) {
+				c->state = C_SIZE_BWS;
+			} else if (c->state != C_EXT && ch == ';') {
+				c->state = C_EXT;
+			} else if (c->state != C_EXT || !is_vchar_ws(ch)) {
+				/* extension names and values are not interpreted, only bounded */
+				return fail_char(c, ch, c->state == C_EXT ? "invalid chunk extension"
+									  : "invalid chunk size");
+			}
+			if (++c->line_len > lim->chunk_line_max)
+				return fail(c, 400, "chunk size line too long");
+			break;
+		case C_SIZE_LF:
+			if (ch != '\n')
+				return fail_char(c, ch, "bare CR in chunked framing");
+			c->line_len = 0;
+			c->state = c->remaining ? C_DATA : C_TRAILER_START;
+			break;
+		case C_DATA_CR:
+			if (ch == '\r')
+				c->state = C_DATA_LF;
+			else if (ch == '\n' && lenient)
+				c->state = C_SIZE_FIRST;
+			else
+				return fail(c, 400, "missing CRLF after chunk data");
+			break;
+		case C_DATA_LF:
+			if (ch != '\n')
+				return fail(c, 400, "missing CRLF after chunk data");
+			c->state = C_SIZE_FIRST;
+			break;
+		case C_TRAILER_START:
+			if (ch == '\r') {
+				c->state = C_END_LF;
+				break;
+			}
+			if (ch == '\n' && lenient) {
+				c->state = C_DONE;
+				c->done = true;
+				return (ssize_t)(i + 1);
+			}
+			if (ch == ' ' || ch == '\t')
+				return fail(c, 400, "obs-fold in trailer section");
+			if (!is_tchar(ch))
+				return fail_char(c, ch, "invalid character in trailer field name");
+			if (++c->trailers > lim->headers_max)
+				return fail(c, 431, "too many trailer fields");
+			c->state = C_TRAILER_NAME;
+			c->line_len = 1;
+			c->name_len = 1;
+			break;
+		case C_TRAILER_NAME:
+			if (ch == ':') {
+				c->state = C_TRAILER_VALUE;
+			} else if (is_tchar(ch)) {
+				if (++c->name_len > lim->header_name_max)
+					return fail(c, 431, "trailer field name too long");
+			} else if (ch == ' ' || ch == '\t') {
+				return fail(c, 400, "whitespace before colon in trailer");
+			} else {
+				return fail_char(c, ch, "invalid character in trailer field name");
+			}
+			if (++c->line_len > lim->header_line_max)
+				return fail(c, 431, "trailer field line too long");
+			break;
+		case C_TRAILER_VALUE:
+			if (ch == '\r') {
+				c->state = C_TRAILER_LF;
+				break;
+			}
+			if (ch == '\n' && lenient) {
+				c->state = C_TRAILER_START;
+				break;
+			}
+			if (!is_vchar_ws(ch))
+				return fail_char(c, ch, "invalid character in trailer field value");
+			if (++c->line_len > lim->header_line_max)
+				return fail(c, 431, "trailer field line too long");
+			break;
+		case C_TRAILER_LF:
+			if (ch != '\n')
+				return fail_char(c, ch, "bare CR in trailer section");
+			c->state = C_TRAILER_START;
+			break;
+		case C_END_LF:
+			if (ch != '\n')
+				return fail_char(c, ch, "bare CR in trailer section");
+			c->state = C_DONE;
+			c->done = true;
+			return (ssize_t)(i + 1);
+		case C_DONE:
+			return (ssize_t)i;
+		default:
+			return fail(c, 400, "chunked decoder state");
+		}
+		i++;
+	}
+	return (ssize_t)i;
+}
+
+ssize_t http_chunked_feed(struct http_chunked *c, const char *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len && !c->done) {
+		const char *data;
+		size_t dlen;
+		ssize_t n = http_chunked_next(c, buf + off, len - off, &data, &dlen);
+		if (n < 0)
+			return n;
+		off += (size_t)n;
+	}
+	return (ssize_t)off;
+}
