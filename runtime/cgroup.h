@@ -15,7 +15,17 @@ enum dyno_cgroup_mode {
 	DYNO_CGROUP_MODE_MAX,
 };
 
-/* Limits of one dyno; 0 means "no limit" for every field. */
+/* Limits of one dyno; 0 means "no limit" for every field.
+ *
+ * Memory, Heroku's way: over the quota the dyno keeps running and swaps (R14); at the kill
+ * line (2x the quota) the kernel OOM-kills it (R15). Both backends express that the same way:
+ *   v1: memory.limit_in_bytes = memory_bytes, memory.memsw.limit_in_bytes = memory_kill_bytes;
+ *   v2: memory.max = memory_bytes, memory.swap.max = memory_kill_bytes - memory_bytes.
+ * RAM never exceeds the quota; memory+swap never exceeds the kill line. memory.high is not
+ * used (it throttles instead of letting the dyno swap). Where the kernel does not account
+ * swap (no memsw / swap.max file), the quota itself is the kill line; stats report which
+ * (swap_limited). On a host without swap the OOM killer therefore acts at the quota.
+ * memory_kill_bytes must be 0 or >= memory_bytes, and needs memory_bytes. */
 struct dyno_limits {
 	uint64_t memory_bytes; /* the quota: over it the dyno swaps (R14) */
 	uint64_t memory_kill_bytes; /* memory+swap at which the kernel OOM-kills it (R15; 2x quota) */
@@ -32,6 +42,9 @@ struct dyno_cgroup_stats {
 	uint64_t pids_current;
 	uint64_t pids_limit_hits; /* forks refused at pids.max */
 	bool over_quota;          /* memory_current (+swap) is above memory_bytes: R14 */
+	uint64_t memory_limit_hits; /* times usage hit the quota (v1 memory.failcnt, v2 "max") */
+	uint64_t cpu_usage_usec;    /* CPU time used (v1 cpuacct.usage, v2 cpu.stat usage_usec) */
+	bool swap_limited;          /* the kill line is memory+swap; false: the quota kills */
 };
 
 struct dyno_cgroup;
@@ -39,6 +52,10 @@ struct dyno_cgroup;
 /* Which hierarchy this host runs (statfs of /sys/fs/cgroup, then of .../unified). */
 int dyno_cgroup_detect(enum dyno_cgroup_mode *ret_mode);
 const char *dyno_cgroup_mode_to_string(enum dyno_cgroup_mode mode);
+/* Whether name can be a dyno cgroup: [A-Za-z0-9._@-], not starting with '.', at most 200. */
+bool dyno_cgroup_name_valid(const char *name);
+/* v1 cpu.shares for a v2 weight: weight*1024/100, clamped to 2..262144. */
+uint64_t dyno_cgroup_cpu_shares_from_weight(uint64_t weight);
 
 /* Create the cgroup `dynohost/<name>` (in every v1 controller that dynohost uses, or once in
  * v2) and apply limits. `root` is the cgroupfs mount ("/sys/fs/cgroup" unless a test says
@@ -47,6 +64,8 @@ int dyno_cgroup_create(const char *root, const char *name, const struct dyno_lim
 		       struct dyno_cgroup **ret);
 /* Open an existing dyno cgroup (re-adoption after a restart of the host service). */
 int dyno_cgroup_open(const char *root, const char *name, struct dyno_cgroup **ret);
+
+enum dyno_cgroup_mode dyno_cgroup_get_mode(const struct dyno_cgroup *cg);
 
 /* On v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -EOPNOTSUPP
  * on v1. The fd stays owned by the cgroup object. */
@@ -57,7 +76,8 @@ int dyno_cgroup_attach(struct dyno_cgroup *cg, pid_t pid);
 int dyno_cgroup_stats(struct dyno_cgroup *cg, struct dyno_cgroup_stats *ret);
 /* Number of processes in the cgroup now (0 when empty). */
 int dyno_cgroup_count_procs(struct dyno_cgroup *cg);
-/* Freeze or thaw every process of the dyno. */
+/* Freeze or thaw every process of the dyno; returns once the kernel reports the new state
+ * (-ETIMEDOUT after 10 s). */
 int dyno_cgroup_freeze(struct dyno_cgroup *cg, bool frozen);
 /* SIGKILL every process of the dyno (cgroup.kill on v2; freeze, kill, thaw on v1) and wait
  * until the cgroup is empty or timeout_ms passes (-ETIMEDOUT). */
@@ -71,6 +91,9 @@ struct dyno_cgroup *dyno_cgroup_free(struct dyno_cgroup *cg);
 /* Remove dyno cgroups under dynohost/ whose name is not in live[] (after a crash or reboot);
  * empty ones only after killing their processes. */
 int dyno_cgroup_reconcile(const char *root, const char *const *live, size_t n_live);
+/* The same, limited to names starting with prefix (tests use their own prefix; NULL: all). */
+int dyno_cgroup_reconcile_prefix(const char *root, const char *prefix, const char *const *live,
+				 size_t n_live);
 
 static inline void dyno_cgroup_freep(struct dyno_cgroup **cg)
 {
