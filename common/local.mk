@@ -9,3 +9,7 @@ libcommon_a_SOURCES = \
 libcommon_a_SOURCES += \
 	common/http.c common/http.h common/http-internal.h \
 	common/http-chunked.c common/http-util.c
+
+check_PROGRAMS += tests/unit/test-http
+tests_unit_test_http_LDADD = libtap.a libcommon.a
+TESTS += tests/unit/test-http
