@@ -9,4 +9,9 @@ struct cli_verb {
 	const char *usage; /* one line for `dyno help` */
 };
 
+int cli_exec(int argc, char **argv);
+int cli_slug(int argc, char **argv);
+int cli_stack(int argc, char **argv);
+int cli_release(int argc, char **argv);
+
 #endif

@@ -10,6 +10,10 @@ static int cli_help(int argc, char **argv);
 
 static const struct cli_verb verbs[] = {
 	{ "help", cli_help, "help                     this text" },
+	{ "slug", cli_slug, "slug import|ls|path|gc    the slug store (dyno slug help)" },
+	{ "stack", cli_stack, "stack import|ls|path      base root filesystems (dyno stack help)" },
+	{ "release", cli_release, "release create|ls|show|rollback APP   an app's releases" },
+	{ "exec", cli_exec, "exec --stack DIR|host [--slug DIR] [OPTIONS] -- CMD...  run CMD in a dyno" },
 };
 
 static int cli_help(int argc, char **argv)

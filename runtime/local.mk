@@ -14,3 +14,20 @@ TESTS += tests/unit/test-cgroup tests/integration/cgroup-layer
 # Root integration tests that `make check-cgroup2` also runs in a cgroup v2 VM (tests/vm/).
 # Append yours with +=.
 CGROUP2_TESTS = tests/integration/cgroup-layer
+
+# The dyno launcher (libdynoruntime.a), `dyno exec`, and PID 1 of every dyno (dyno-init: static,
+# no sanitizers, since it runs inside the dyno's root as the dyno's uid).
+noinst_LIBRARIES += libdynoruntime.a
+libdynoruntime_a_SOURCES = runtime/launcher.c runtime/launcher.h runtime/launcher-internal.h \
+	runtime/launcher-child.c runtime/rootfs.c runtime/seccomp.c runtime/caps.c runtime/env.c \
+	runtime/sizes.c runtime/init-proto.h
+libdynoruntime_a_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS) $(CAP_CFLAGS)
+DYNORUNTIME_LIBS = libdynoruntime.a libdynocgroup.a libcommon.a $(SECCOMP_LIBS) $(CAP_LIBS)
+dyno_SOURCES += runtime/cli-exec.c
+dyno_LDADD += $(DYNORUNTIME_LIBS)
+
+pkglibexec_PROGRAMS += dyno-init
+dyno_init_SOURCES = runtime/init.c runtime/init-proto.h
+dyno_init_CFLAGS = $(AX_CFLAGS) $(WARN_CFLAGS)
+dyno_init_LDFLAGS = -static
+dyno_init_LDADD =

@@ -1,0 +1,110 @@
+/* dyno-init: PID 1 of every dyno. Starts the command through /bin/sh -c in /app, reaps every
+ * zombie, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to every process of the dyno,
+ * reports the command's start and end on the control pipe, and exits with its status.
+ * Built static and without sanitizers: it runs inside the dyno's root, as the dyno's uid. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/init-proto.h"
+#include "runtime/launcher.h"
+
+extern char **environ;
+
+static void report(uint32_t type, enum dyno_step step, int error, int value)
+{
+	struct dyno_init_msg msg = { .type = type, .step = (int32_t)step, .error = error,
+				     .value = value };
+	while (write(DYNO_INIT_CTL_FD, &msg, sizeof(msg)) == -1 && errno == EINTR)
+		;
+}
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+int main(int argc, char **argv)
+{
+	sigset_t mask;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: dyno-init SCRIPT (run by the dynohost launcher)\n");
+		return 125;
+	}
+	if (fcntl(DYNO_INIT_CTL_FD, F_SETFD, FD_CLOEXEC) == -1) {
+		fprintf(stderr, "dyno-init: no control pipe on fd %d\n", DYNO_INIT_CTL_FD);
+		return 125;
+	}
+	/* Processes of the dyno share our uid: keep them from ptracing PID 1. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_INIT, errno, 0);
+		return 125;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&mask, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1) {
+		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_INIT, errno, 0);
+		return 125;
+	}
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd == -1) {
+		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_INIT, errno, 0);
+		return 125;
+	}
+
+	pid_t pid = fork();
+	if (pid == -1) {
+		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_FORK_COMMAND, errno, 0);
+		return 125;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (chdir("/app") == -1) {
+			report(DYNO_INIT_MSG_ERROR, DYNO_STEP_CHDIR, errno, 0);
+			_exit(126);
+		}
+		char *sh_argv[] = { "sh", "-c", argv[1], NULL };
+		execve("/bin/sh", sh_argv, environ);
+		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_EXEC_COMMAND, errno, 0);
+		_exit(127);
+	}
+	report(DYNO_INIT_MSG_STARTED, DYNO_STEP_NONE, 0, pid);
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			report(DYNO_INIT_MSG_ERROR, DYNO_STEP_INIT, n == -1 ? errno : EIO, 0);
+			return 125;
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			/* Every process of the dyno but us; ESRCH when there is none left. */
+			(void)kill(-1, (int)si.ssi_signo);
+			continue;
+		}
+		for (;;) {
+			int status;
+			pid_t p = waitpid(-1, &status, WNOHANG);
+			if (p <= 0)
+				break;
+			if (p != pid)
+				continue;
+			report(DYNO_INIT_MSG_EXITED, DYNO_STEP_NONE, 0, status);
+			/* Our exit ends the pid namespace: the kernel kills what is left. */
+			if (WIFSIGNALED(status))
+				return 128 + WTERMSIG(status);
+			return WEXITSTATUS(status);
+		}
+	}
+}

@@ -1,0 +1,148 @@
+/* The launcher's child between clone3 and the exec of dyno-init: root filesystem, hostname,
+ * loopback, the parent's go-ahead, cgroup namespace, rlimits, stdio, privileges, seccomp.
+ * It runs in a copy of the parent's memory and never allocates (STYLE.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "runtime/launcher-internal.h"
+
+void dyno_child_report(int fd, enum dyno_step step, int error)
+{
+	struct dyno_init_msg msg = {
+		.type = DYNO_INIT_MSG_ERROR, .step = (int32_t)step, .error = error < 0 ? -error : error,
+	};
+	while (write(fd, &msg, sizeof(msg)) == -1 && errno == EINTR)
+		;
+}
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s == -1)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
+}
+
+static int reset_signals(void)
+{
+	sigset_t none;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &sa, NULL); /* EINVAL for libc-reserved ones: fine */
+	sigemptyset(&none);
+	return RET_NERRNO(sigprocmask(SIG_SETMASK, &none, NULL));
+}
+
+/* Move fd above the stdio and control slots so the dup2 calls below never clobber it. */
+static int lift(int fd)
+{
+	if (fd < 0)
+		return fd;
+	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static int setup_stdio(const struct dyno_plan *plan, int *ctl)
+{
+	int in = plan->stdin_fd >= 0 ? lift(plan->stdin_fd) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int out = lift(plan->stdout_fd), err = lift(plan->stderr_fd), c = lift(*ctl);
+	if (in < 0 || out < 0 || err < 0 || c < 0)
+		return -errno;
+	*ctl = c;
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
+		return -errno;
+	if (dup2(c, DYNO_INIT_CTL_FD) == -1)
+		return -errno;
+	*ctl = DYNO_INIT_CTL_FD;
+	/* Everything else closes at exec; the dyno-init fd is used by execveat itself. */
+	if (syscall(SYS_close_range, DYNO_INIT_CTL_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		return -errno;
+	return 0;
+}
+
+void dyno_child_main(const struct dyno_plan *plan)
+{
+	enum dyno_step step = DYNO_STEP_PREPARE;
+	int ctl = plan->ctl_fd;
+	int r;
+
+	if (plan->kill_on_parent_death && prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
+		r = -errno;
+		goto fail;
+	}
+	if ((r = reset_signals()) < 0)
+		goto fail;
+	umask(0);
+	if ((r = dyno_rootfs_apply(plan, &step)) < 0)
+		goto fail;
+	step = DYNO_STEP_HOSTNAME;
+	if (sethostname(plan->hostname, strlen(plan->hostname)) == -1) {
+		r = -errno;
+		goto fail;
+	}
+	if (plan->loopback_up) {
+		step = DYNO_STEP_LOOPBACK;
+		if ((r = loopback_up()) < 0)
+			goto fail;
+	}
+
+	/* The parent has placed us in the cgroup and set up the network when this byte comes. */
+	step = DYNO_STEP_SYNC;
+	char go;
+	ssize_t n;
+	while ((n = read(plan->sync_fd, &go, 1)) == -1 && errno == EINTR)
+		;
+	if (n != 1) {
+		r = n == -1 ? -errno : -ECANCELED;
+		goto fail;
+	}
+	step = DYNO_STEP_CGROUPNS;
+	if (unshare(CLONE_NEWCGROUP) == -1) {
+		r = -errno;
+		goto fail;
+	}
+
+	step = DYNO_STEP_RLIMITS;
+	struct rlimit nofile = { plan->nofile, plan->nofile }, core = { 0, 0 };
+	if (setrlimit(RLIMIT_NOFILE, &nofile) == -1 || setrlimit(RLIMIT_CORE, &core) == -1) {
+		r = -errno;
+		goto fail;
+	}
+	step = DYNO_STEP_STDIO;
+	if ((r = setup_stdio(plan, &ctl)) < 0)
+		goto fail;
+	umask(022);
+
+	if ((r = dyno_caps_drop(plan, &step)) < 0)
+		goto fail;
+	step = DYNO_STEP_SECCOMP;
+	if ((r = dyno_seccomp_load(plan->seccomp)) < 0)
+		goto fail;
+	step = DYNO_STEP_EXEC_INIT;
+	syscall(SYS_execveat, plan->init_fd, "", plan->init_argv, plan->init_envp, AT_EMPTY_PATH);
+	r = -errno;
+fail:
+	dyno_child_report(ctl, step, r);
+	_exit(127);
+}

@@ -1,0 +1,105 @@
+/* Internals shared by the launcher's files: the plan prepared before clone (every path, string
+ * and buffer the child needs) and the child-side steps that run it without allocating. */
+#ifndef DYNOHOST_RUNTIME_LAUNCHER_INTERNAL_H
+#define DYNOHOST_RUNTIME_LAUNCHER_INTERNAL_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/capability.h>
+#include <sys/types.h>
+
+#include "runtime/init-proto.h"
+#include "runtime/launcher.h"
+
+/* One filesystem action of the child. Paths before DYNO_OP_PIVOT are host paths; after it
+ * they are inside the dyno's root, where the host's root is at /.host until DYNO_OP_DETACH. */
+enum dyno_op_kind {
+	DYNO_OP_MOUNT = 0, /* mount(src, dst, fstype, flags, data) */
+	DYNO_OP_BIND_RO,   /* recursive bind of src on dst, then remount read-only */
+	DYNO_OP_REMOUNT_RO,/* bind dst on itself, remount read-only */
+	DYNO_OP_MKDIR,     /* mkdir dst mode (EEXIST is fine), then chmod when fix_mode */
+	DYNO_OP_TOUCH,     /* create an empty file dst (a bind target) */
+	DYNO_OP_MKNOD,     /* character device dst dev mode 0666 */
+	DYNO_OP_SYMLINK,   /* symlink src at dst (after removing dst) */
+	DYNO_OP_WRITE,     /* replace file dst with data (mode) */
+	DYNO_OP_WRITE_EXISTING, /* write data into an existing (kernel) file dst */
+	DYNO_OP_CHOWN,     /* chown dst uid:gid */
+	DYNO_OP_PIVOT,     /* pivot_root(dst, dst/.host), chdir / */
+	DYNO_OP_DETACH,    /* umount2(dst, MNT_DETACH), rmdir dst */
+	DYNO_OP_MAX,
+};
+
+struct dyno_op {
+	enum dyno_op_kind kind;
+	enum dyno_step step;
+	bool optional; /* ENOENT of the source or target is not an error */
+	bool fix_mode;
+	const char *src;
+	const char *dst;
+	const char *fstype;
+	const char *data;
+	unsigned long flags;
+	mode_t mode;
+	dev_t dev;
+};
+
+struct dyno_plan {
+	struct dyno_op *ops;
+	size_t n_ops, cap_ops;
+	char **strings; /* everything the ops point to, freed with the plan */
+	size_t n_strings, cap_strings;
+	char *mount_dir; /* <run_dir>/<id>/fs: the tmpfs mount point (created by the parent) */
+	char *dyno_dir;  /* <run_dir>/<id> */
+
+	const char *hostname;
+	uid_t uid;
+	gid_t gid;
+	unsigned long nofile;
+	bool loopback_up;
+	bool kill_on_parent_death;
+
+	int init_fd;     /* dyno-init, O_RDONLY|O_CLOEXEC, run with execveat(AT_EMPTY_PATH) */
+	char **init_argv;
+	char **init_envp;
+
+	/* fds the child moves into place (all O_CLOEXEC in the parent). */
+	int stdin_fd, stdout_fd, stderr_fd;
+	int ctl_fd;  /* the child's end of the control pipe: becomes fd DYNO_INIT_CTL_FD */
+	int sync_fd; /* the child reads one byte from it before it exec's dyno-init */
+
+	cap_t caps_empty;
+	int cap_last;
+	const struct sock_fprog *seccomp;
+};
+
+/* rootfs.c: fill plan->ops for p (stack, slug, /etc, /dev, /proc, /sys). */
+int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p);
+/* rootfs.c: run the ops in the child; on failure *ret_step says which. Returns 0 or -errno. */
+int dyno_rootfs_apply(const struct dyno_plan *plan, enum dyno_step *ret_step);
+struct dyno_plan *dyno_plan_free(struct dyno_plan *plan);
+/* Keep s (a malloc'd string) with the plan; returns s, or NULL when s is NULL or on ENOMEM. */
+char *dyno_plan_keep(struct dyno_plan *plan, char *s);
+int dyno_plan_add(struct dyno_plan *plan, const struct dyno_op *op);
+
+/* seccomp.c: the filter, built on the first call. */
+int dyno_seccomp_get(const struct sock_fprog **ret);
+/* seccomp.c: load prog into the calling thread (no allocation; raw seccomp(2)). */
+int dyno_seccomp_load(const struct sock_fprog *prog);
+
+/* caps.c: before clone. */
+int dyno_caps_prepare(struct dyno_plan *plan);
+/* caps.c: in the child: securebits, bounding set, user and groups, every capability set.
+ * Returns 0 or -errno with *ret_step set. */
+int dyno_caps_drop(const struct dyno_plan *plan, enum dyno_step *ret_step);
+
+/* env.c: the dyno's environment ("K=V", NULL-terminated, malloc'd) and dyno-init's argv. */
+int dyno_env_build(const struct dyno_params *p, char ***ret);
+int dyno_command_script(const char *const *argv, char **ret);
+
+/* launcher-child.c: everything after clone; never returns. */
+_Noreturn void dyno_child_main(const struct dyno_plan *plan);
+/* Write one report to the control fd (no allocation). */
+void dyno_child_report(int fd, enum dyno_step step, int error);
+
+#endif

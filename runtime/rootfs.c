@@ -1,0 +1,496 @@
+/* The dyno's root filesystem: a plan of mounts and files made before clone (overlay of the
+ * stack and the slug on a size-limited tmpfs, /etc, /dev, /proc with masks, read-only /sys), and
+ * the child-side code that carries it out with plain system calls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "runtime/launcher-internal.h"
+
+#define HOST "/.host"
+
+char *dyno_plan_keep(struct dyno_plan *plan, char *s)
+{
+	if (!s)
+		return NULL;
+	if (plan->n_strings == plan->cap_strings) {
+		size_t n = plan->cap_strings ? plan->cap_strings * 2 : 64;
+		char **v = realloc(plan->strings, n * sizeof(*v));
+		if (!v) {
+			free(s);
+			return NULL;
+		}
+		plan->strings = v;
+		plan->cap_strings = n;
+	}
+	plan->strings[plan->n_strings++] = s;
+	return s;
+}
+
+int dyno_plan_add(struct dyno_plan *plan, const struct dyno_op *op)
+{
+	if (plan->n_ops == plan->cap_ops) {
+		size_t n = plan->cap_ops ? plan->cap_ops * 2 : 64;
+		struct dyno_op *v = realloc(plan->ops, n * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		plan->ops = v;
+		plan->cap_ops = n;
+	}
+	plan->ops[plan->n_ops++] = *op;
+	return 0;
+}
+
+struct dyno_plan *dyno_plan_free(struct dyno_plan *plan)
+{
+	if (!plan)
+		return NULL;
+	for (size_t i = 0; i < plan->n_strings; i++)
+		free(plan->strings[i]);
+	free(plan->strings);
+	free(plan->ops);
+	free(plan->mount_dir);
+	free(plan->dyno_dir);
+	strv_free(plan->init_argv);
+	strv_free(plan->init_envp);
+	safe_close(plan->init_fd);
+	if (plan->caps_empty)
+		cap_free(plan->caps_empty);
+	free(plan);
+	return NULL;
+}
+
+_printf_(2, 3) static const char *fmt(struct dyno_plan *plan, const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, f);
+	int r = vasprintf(&s, f, ap);
+	va_end(ap);
+	if (r < 0)
+		return NULL;
+	return dyno_plan_keep(plan, s);
+}
+
+/* Each add_* returns 0 or -ENOMEM; a NULL string from fmt() means ENOMEM. */
+static int add(struct dyno_plan *plan, enum dyno_op_kind kind, enum dyno_step step,
+	       const char *src, const char *dst, const char *fstype, unsigned long flags,
+	       const char *data, mode_t mode, bool optional)
+{
+	if (!dst)
+		return -ENOMEM;
+	struct dyno_op op = {
+		.kind = kind, .step = step, .optional = optional, .src = src, .dst = dst,
+		.fstype = fstype, .flags = flags, .data = data, .mode = mode,
+	};
+	return dyno_plan_add(plan, &op);
+}
+
+static int add_mkdir(struct dyno_plan *plan, enum dyno_step step, const char *dst, mode_t mode,
+		     bool fix_mode)
+{
+	if (!dst)
+		return -ENOMEM;
+	struct dyno_op op = { .kind = DYNO_OP_MKDIR, .step = step, .dst = dst, .mode = mode,
+			      .fix_mode = fix_mode };
+	return dyno_plan_add(plan, &op);
+}
+
+static int add_mknod(struct dyno_plan *plan, const char *dst, unsigned maj, unsigned min)
+{
+	struct dyno_op op = { .kind = DYNO_OP_MKNOD, .step = DYNO_STEP_DEV, .dst = dst,
+			      .mode = S_IFCHR | 0666, .dev = makedev(maj, min) };
+	return dyno_plan_add(plan, &op);
+}
+
+/* Overlay options are comma-separated and ':' separates lower layers: refuse such paths. */
+static bool overlay_safe(const char *path)
+{
+	return !strpbrk(path, ",:\\\n");
+}
+
+/* Mirror one host path into the dyno, read-only: a symlink stays the same symlink, a
+ * directory or a file is bind-mounted. Missing paths are skipped. */
+static int add_host_path(struct dyno_plan *plan, const char *path, enum dyno_step step)
+{
+	struct stat st;
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n == -1)
+			return -errno;
+		target[n] = 0;
+		const char *t = fmt(plan, "%s", target);
+		if (!t)
+			return -ENOMEM;
+		return add(plan, DYNO_OP_SYMLINK, step, t, fmt(plan, "%s", path), NULL, 0, NULL, 0,
+			   false);
+	}
+	int r;
+	if (S_ISDIR(st.st_mode))
+		r = add_mkdir(plan, step, fmt(plan, "%s", path), 0755, false);
+	else
+		r = add(plan, DYNO_OP_TOUCH, step, NULL, fmt(plan, "%s", path), NULL, 0, NULL, 0644,
+			false);
+	if (r < 0)
+		return r;
+	return add(plan, DYNO_OP_BIND_RO, step, fmt(plan, HOST "%s", path), fmt(plan, "%s", path),
+		   NULL, MS_NOSUID | MS_NODEV, NULL, 0, true);
+}
+
+static int add_write(struct dyno_plan *plan, const char *dst, const char *data)
+{
+	return add(plan, DYNO_OP_WRITE, DYNO_STEP_ETC, NULL, dst, NULL, 0, data, 0644, false);
+}
+
+static int plan_host_stack(struct dyno_plan *plan)
+{
+	static const char *const top[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+					   "/libx32" };
+	static const char *const etc[] = {
+		"/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/ld.so.cache",
+		"/etc/services", "/etc/protocols", "/etc/localtime", "/etc/timezone",
+		"/etc/mime.types", "/etc/gai.conf", "/etc/host.conf",
+	};
+	int r;
+	for (size_t i = 0; i < ELEMENTSOF(top); i++)
+		if ((r = add_host_path(plan, top[i], DYNO_STEP_ROOT)) < 0)
+			return r;
+	static const char *const dirs[] = { "/etc", "/var", "/run", "/home" };
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if ((r = add_mkdir(plan, DYNO_STEP_ROOT, dirs[i], 0755, false)) < 0)
+			return r;
+	if ((r = add_mkdir(plan, DYNO_STEP_ROOT, "/var/tmp", 01777, true)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(etc); i++)
+		if ((r = add_host_path(plan, etc[i], DYNO_STEP_ETC)) < 0)
+			return r;
+	const char *passwd = fmt(plan,
+				 "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+				 "dyno:x:%u:%u:dyno:/app:/bin/sh\n"
+				 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+				 (unsigned)plan->uid, (unsigned)plan->gid);
+	const char *group = fmt(plan, "root:x:0:\ndyno:x:%u:\nnogroup:x:65534:\n",
+				(unsigned)plan->gid);
+	if (!passwd || !group)
+		return -ENOMEM;
+	if ((r = add_write(plan, "/etc/passwd", passwd)) < 0 ||
+	    (r = add_write(plan, "/etc/group", group)) < 0 ||
+	    (r = add_write(plan, "/etc/nsswitch.conf",
+			   "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+			   "networks: files\nprotocols: files\nservices: files\n")) < 0)
+		return r;
+	return 0;
+}
+
+static int plan_dev(struct dyno_plan *plan)
+{
+	int r;
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+	} nodes[] = {
+		{ "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 },  { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "/dev/fd" },     { "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
+		{ "pts/ptmx", "/dev/ptmx" },
+	};
+	if ((r = add_mkdir(plan, DYNO_STEP_DEV, "/dev", 0755, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_DEV, "tmpfs", "/dev", "tmpfs",
+		     MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536,nr_inodes=64", 0, false)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+		if ((r = add_mknod(plan, nodes[i].name, nodes[i].maj, nodes[i].min)) < 0)
+			return r;
+	for (size_t i = 0; i < ELEMENTSOF(links); i++)
+		if ((r = add(plan, DYNO_OP_SYMLINK, DYNO_STEP_DEV, links[i][0], links[i][1], NULL, 0,
+			     NULL, 0, false)) < 0)
+			return r;
+	if ((r = add_mkdir(plan, DYNO_STEP_DEV, "/dev/pts", 0755, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_DEV, "devpts", "/dev/pts", "devpts",
+		     MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", 0, false)) < 0 ||
+	    (r = add_mkdir(plan, DYNO_STEP_DEV, "/dev/shm", 01777, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_DEV, "shm", "/dev/shm", "tmpfs",
+		     MS_NOSUID | MS_NODEV, "mode=1777,size=67108864", 0, false)) < 0)
+		return r;
+	return 0;
+}
+
+/* /proc as Docker leaves it: kernel memory, keys and timers masked, sysctls and the sysrq
+ * trigger read-only. */
+static int plan_proc(struct dyno_plan *plan)
+{
+	static const char *const masked_files[] = { "/proc/kcore", "/proc/keys",
+						    "/proc/timer_list", "/proc/sched_debug",
+						    "/proc/latency_stats", "/proc/kallsyms" };
+	static const char *const masked_dirs[] = { "/proc/acpi", "/proc/scsi", "/proc/asound",
+						   "/proc/driver" };
+	static const char *const readonly[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
+						"/proc/bus", "/proc/fs" };
+	int r;
+	if ((r = add_mkdir(plan, DYNO_STEP_PROC, "/proc", 0555, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "proc", "/proc", "proc",
+		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0, false)) < 0)
+		return r;
+	/* Per network namespace: lets the unprivileged dyno bind $PORT whatever it is. */
+	if ((r = add(plan, DYNO_OP_WRITE_EXISTING, DYNO_STEP_PROC, NULL,
+		     "/proc/sys/net/ipv4/ip_unprivileged_port_start", NULL, 0, "0", 0, true)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(masked_files); i++)
+		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "/dev/null", masked_files[i], NULL,
+			     MS_BIND, NULL, 0, true)) < 0)
+			return r;
+	for (size_t i = 0; i < ELEMENTSOF(masked_dirs); i++)
+		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "tmpfs", masked_dirs[i], "tmpfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", 0, true)) < 0)
+			return r;
+	for (size_t i = 0; i < ELEMENTSOF(readonly); i++)
+		if ((r = add(plan, DYNO_OP_REMOUNT_RO, DYNO_STEP_PROC, NULL, readonly[i], NULL,
+			     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0, true)) < 0)
+			return r;
+	return 0;
+}
+
+static int plan_sys(struct dyno_plan *plan)
+{
+	static const char *const masked[] = { "/sys/firmware", "/sys/devices/virtual/powercap",
+					      "/sys/kernel/debug", "/sys/kernel/security" };
+	int r;
+	if ((r = add_mkdir(plan, DYNO_STEP_SYS, "/sys", 0555, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_SYS, "sysfs", "/sys", "sysfs",
+		     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0, false)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(masked); i++)
+		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_SYS, "tmpfs", masked[i], "tmpfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", 0, true)) < 0)
+			return r;
+	return 0;
+}
+
+static int read_host_resolv_conf(struct dyno_plan *plan, const char **ret)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = read_file_at(AT_FDCWD, "/etc/resolv.conf", 65536, &s, NULL);
+	if (r == -ENOENT) {
+		*ret = "";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*ret = dyno_plan_keep(plan, TAKE_PTR(s));
+	return *ret ? 0 : -ENOMEM;
+}
+
+int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
+{
+	bool host = strcmp(p->stack, "host") == 0;
+	_cleanup_free_ char *stack = NULL, *slug = NULL;
+	const char *m = plan->mount_dir;
+	int r;
+
+	if (!host) {
+		stack = realpath(p->stack, NULL);
+		if (!stack)
+			return -errno;
+		if (!overlay_safe(stack))
+			return -EINVAL;
+	}
+	if (p->slug) {
+		slug = realpath(p->slug, NULL);
+		if (!slug)
+			return -errno;
+		if (!overlay_safe(slug))
+			return -EINVAL;
+	}
+	if (!overlay_safe(m))
+		return -EINVAL;
+
+	const char *size = fmt(plan, "size=%llu,mode=0755",
+			       (unsigned long long)(p->tmpfs_bytes ? p->tmpfs_bytes
+								   : DYNO_DEFAULT_TMPFS_BYTES));
+	const char *root = fmt(plan, "%s/root", m);
+	if (!size || !root)
+		return -ENOMEM;
+
+	/* On the host side: a private mount tree, the tmpfs, the root, then into it. */
+	if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_MOUNT_PRIVATE, NULL, "/", NULL,
+		     MS_REC | MS_PRIVATE, NULL, 0, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_TMPFS, "tmpfs", m, "tmpfs", MS_NOSUID | MS_NODEV,
+		     size, 0, false)) < 0)
+		return r;
+	static const char *const sub[] = { "root", "upper", "work", "app-upper", "app-work" };
+	for (size_t i = 0; i < ELEMENTSOF(sub); i++)
+		if ((r = add_mkdir(plan, DYNO_STEP_TMPFS, fmt(plan, "%s/%s", m, sub[i]), 0755,
+				   false)) < 0)
+			return r;
+	if (host)
+		r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_ROOT, root, root, NULL, MS_BIND, NULL, 0,
+			false);
+	else
+		r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_ROOT, "overlay", root, "overlay",
+			MS_NOSUID | MS_NODEV,
+			fmt(plan, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", stack, m, m), 0,
+			false);
+	if (r < 0)
+		return r;
+	if ((r = add_mkdir(plan, DYNO_STEP_PIVOT_ROOT, fmt(plan, "%s" HOST, root), 0700, false)) < 0 ||
+	    (r = add(plan, DYNO_OP_PIVOT, DYNO_STEP_PIVOT_ROOT, fmt(plan, "%s" HOST, root), root,
+		     NULL, 0, NULL, 0, false)) < 0)
+		return r;
+
+	/* From here on paths are inside the dyno; the host is at /.host. */
+	if (host && (r = plan_host_stack(plan)) < 0)
+		return r;
+	if ((r = add_mkdir(plan, DYNO_STEP_APP, "/app", 0755, false)) < 0)
+		return r;
+	if (slug &&
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_APP, "overlay", "/app", "overlay",
+		     MS_NOSUID | MS_NODEV,
+		     fmt(plan, "lowerdir=" HOST "%s,upperdir=" HOST "%s/app-upper,workdir=" HOST
+			       "%s/app-work",
+			 slug, m, m),
+		     0, false)) < 0)
+		return r;
+	struct dyno_op chown_app = { .kind = DYNO_OP_CHOWN, .step = DYNO_STEP_APP, .dst = "/app" };
+	if ((r = dyno_plan_add(plan, &chown_app)) < 0 ||
+	    (r = add_mkdir(plan, DYNO_STEP_ROOT, "/tmp", 01777, true)) < 0 ||
+	    (r = add_mkdir(plan, DYNO_STEP_ETC, "/etc", 0755, false)) < 0)
+		return r;
+
+	const char *resolv = p->resolv_conf;
+	if (!resolv && (r = read_host_resolv_conf(plan, &resolv)) < 0)
+		return r;
+	const char *hosts = fmt(plan,
+				"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+				"127.0.1.1\t%s\n",
+				plan->hostname);
+	const char *hostname = fmt(plan, "%s\n", plan->hostname);
+	if (!hosts || !hostname)
+		return -ENOMEM;
+	if ((r = add_write(plan, "/etc/hosts", hosts)) < 0 ||
+	    (r = add_write(plan, "/etc/hostname", hostname)) < 0 ||
+	    (r = add_write(plan, "/etc/resolv.conf", resolv)) < 0)
+		return r;
+
+	if ((r = plan_dev(plan)) < 0 || (r = plan_proc(plan)) < 0 || (r = plan_sys(plan)) < 0)
+		return r;
+	return add(plan, DYNO_OP_DETACH, DYNO_STEP_PIVOT_ROOT, NULL, HOST, NULL, 0, NULL, 0, false);
+}
+
+/* ---- child side: no allocation from here on ---- */
+
+static int write_all(int fd, const char *s)
+{
+	size_t len = strlen(s);
+	while (len > 0) {
+		ssize_t n = write(fd, s, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int apply_one(const struct dyno_plan *plan, const struct dyno_op *op)
+{
+	int fd, r;
+
+	switch (op->kind) {
+	case DYNO_OP_MOUNT:
+		return RET_NERRNO(mount(op->src, op->dst, op->fstype, op->flags, op->data));
+	case DYNO_OP_BIND_RO:
+		if (mount(op->src, op->dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+			return -errno;
+		return RET_NERRNO(mount(NULL, op->dst, NULL,
+					MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL));
+	case DYNO_OP_REMOUNT_RO:
+		if (mount(op->dst, op->dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+			return -errno;
+		return RET_NERRNO(mount(NULL, op->dst, NULL,
+					MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL));
+	case DYNO_OP_MKDIR:
+		if (mkdir(op->dst, op->mode) == -1 && errno != EEXIST)
+			return -errno;
+		if (op->fix_mode && chmod(op->dst, op->mode) == -1)
+			return -errno;
+		return 0;
+	case DYNO_OP_TOUCH:
+		fd = open(op->dst, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, op->mode);
+		if (fd == -1)
+			return -errno;
+		close(fd);
+		return 0;
+	case DYNO_OP_MKNOD:
+		if (mknod(op->dst, op->mode, op->dev) == -1 && errno != EEXIST)
+			return -errno;
+		return 0;
+	case DYNO_OP_SYMLINK:
+		if (unlink(op->dst) == -1 && errno != ENOENT && errno != EISDIR)
+			return -errno;
+		return RET_NERRNO(symlink(op->src, op->dst));
+	case DYNO_OP_WRITE:
+		if (unlink(op->dst) == -1 && errno != ENOENT)
+			return -errno;
+		fd = open(op->dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, op->mode);
+		if (fd == -1)
+			return -errno;
+		r = write_all(fd, op->data);
+		close(fd);
+		return r;
+	case DYNO_OP_WRITE_EXISTING:
+		fd = open(op->dst, O_WRONLY | O_CLOEXEC);
+		if (fd == -1)
+			return -errno;
+		r = write_all(fd, op->data);
+		close(fd);
+		return r;
+	case DYNO_OP_CHOWN:
+		return RET_NERRNO(chown(op->dst, plan->uid, plan->gid));
+	case DYNO_OP_PIVOT:
+		if (syscall(SYS_pivot_root, op->dst, op->src) == -1)
+			return -errno;
+		return RET_NERRNO(chdir("/"));
+	case DYNO_OP_DETACH:
+		if (umount2(op->dst, MNT_DETACH) == -1)
+			return -errno;
+		return RET_NERRNO(rmdir(op->dst));
+	case DYNO_OP_MAX:
+		break;
+	}
+	return -EINVAL;
+}
+
+int dyno_rootfs_apply(const struct dyno_plan *plan, enum dyno_step *ret_step)
+{
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		const struct dyno_op *op = &plan->ops[i];
+		int r = apply_one(plan, op);
+		if (r == -ENOENT && op->optional)
+			continue;
+		if (r < 0) {
+			*ret_step = op->step;
+			return r;
+		}
+	}
+	return 0;
+}
