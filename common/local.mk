@@ -13,3 +13,17 @@ libcommon_a_SOURCES += \
 check_PROGRAMS += tests/unit/test-http
 tests_unit_test_http_LDADD = libtap.a libcommon.a
 TESTS += tests/unit/test-http
+
+check_PROGRAMS += tests/fuzz/fuzz-http
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/http\"
+tests_fuzz_fuzz_http_LDADD = libtap.a libcommon.a
+TESTS += tests/fuzz/fuzz-http
+EXTRA_DIST += tests/fuzz/corpus/http
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/libfuzzer-http
+tests_fuzz_libfuzzer_http_SOURCES = tests/fuzz/fuzz-http.c
+tests_fuzz_libfuzzer_http_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_libfuzzer_http_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_libfuzzer_http_LDADD = libcommon.a
+endif
