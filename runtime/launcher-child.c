@@ -93,6 +93,12 @@ void dyno_child_main(const struct dyno_plan *plan)
 	}
 	if ((r = reset_signals()) < 0)
 		goto fail;
+	step = DYNO_STEP_CGROUP_ATTACH;
+	for (size_t i = 0; i < plan->n_cg_tasks; i++)
+		if (write(plan->cg_tasks_fd[i], "0", 1) != 1) {
+			r = -errno;
+			goto fail;
+		}
 	umask(0);
 	if ((r = dyno_rootfs_apply(plan, &step)) < 0)
 		goto fail;

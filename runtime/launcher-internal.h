@@ -30,6 +30,7 @@ enum dyno_op_kind {
 	DYNO_OP_MAX,
 };
 
+
 struct dyno_op {
 	enum dyno_op_kind kind;
 	enum dyno_step step;
@@ -67,6 +68,11 @@ struct dyno_plan {
 	int stdin_fd, stdout_fd, stderr_fd;
 	int ctl_fd;  /* the child's end of the control pipe: becomes fd DYNO_INIT_CTL_FD */
 	int sync_fd; /* the child reads one byte from it before it exec's dyno-init */
+	/* v1: the dyno cgroup's `tasks` file in each hierarchy; the child writes "0" to move
+	 * itself, which (unlike a write of another pid or to cgroup.procs) does not take the
+	 * global threadgroup lock and so does not wait for an RCU grace period. */
+	int cg_tasks_fd[16];
+	size_t n_cg_tasks;
 
 	cap_t caps_empty;
 	int cap_last;

@@ -2,7 +2,9 @@
  * the child in its cgroup and network, release it, then follow the dyno: output as bounded
  * lines, dyno-init's reports, signals, stop with grace, exit status, cleanup. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -527,6 +529,42 @@ static int plan_prepare(const struct dyno_params *p, struct dyno_plan *plan)
 	return dyno_caps_prepare(plan);
 }
 
+/* The dyno cgroup's `tasks` files, one per v1 hierarchy that has dynohost/<id>. */
+static int open_v1_tasks(const char *root, const char *id, struct dyno_plan *plan)
+{
+	_cleanup_closedir_ DIR *dir = opendir(root ? root : "/sys/fs/cgroup");
+	if (!dir)
+		return -errno;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/dynohost/%s/tasks", de->d_name, id) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		int fd = openat(dirfd(dir), path, O_WRONLY | O_CLOEXEC);
+		if (fd == -1) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			return -errno;
+		}
+		if (plan->n_cg_tasks == ELEMENTSOF(plan->cg_tasks_fd)) {
+			close(fd);
+			return -E2BIG;
+		}
+		plan->cg_tasks_fd[plan->n_cg_tasks++] = fd;
+	}
+	return plan->n_cg_tasks > 0 ? 0 : -ENOENT;
+}
+
+static void close_v1_tasks(struct dyno_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_cg_tasks; i++)
+		safe_close(plan->cg_tasks_fd[i]);
+	plan->n_cg_tasks = 0;
+}
+
 static int make_pipe(int fds[2])
 {
 	return RET_NERRNO(pipe2(fds, O_CLOEXEC));
@@ -644,6 +682,12 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	plan->stdin_fd = p->stdin_fd;
 
 	int cgfd = dyno_cgroup_fd(d->cg);
+	bool self_attach = false;
+	if (cgfd < 0) {
+		self_attach = open_v1_tasks(p->cgroup_root, p->id, plan) == 0;
+		if (!self_attach)
+			close_v1_tasks(plan);
+	}
 	struct clone_args ca = {
 		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 			 CLONE_PIDFD,
@@ -671,7 +715,8 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	d->out.fd = TAKE_FD(out[0]);
 	d->err.fd = TAKE_FD(err[0]);
 
-	if (cgfd < 0) {
+	close_v1_tasks(plan);
+	if (cgfd < 0 && !self_attach) {
 		e.step = DYNO_STEP_CGROUP_ATTACH;
 		if ((r = dyno_cgroup_attach(d->cg, d->pid)) < 0)
 			goto fail;

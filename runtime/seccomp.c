@@ -8,9 +8,8 @@
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,28 +93,26 @@ static int build(void)
 	if (r < 0)
 		return r;
 
-	_cleanup_close_ int fd = memfd_create("dyno-seccomp", MFD_CLOEXEC);
-	if (fd == -1)
+	/* libseccomp 2.5 exports to an fd only: a pipe holds the program (BPF_MAXINSNS
+	 * instructions are 32 KiB, below the pipe's 64 KiB). */
+	_cleanup_close_pair_ int pipe_fds[2] = { -1, -1 };
+	if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -errno;
-	r = seccomp_export_bpf(ctx, fd);
+	r = seccomp_export_bpf(ctx, pipe_fds[1]);
 	if (r < 0)
 		return r;
-	struct stat st;
-	if (fstat(fd, &st) == -1)
-		return -errno;
-	if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
-	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
-		return -EINVAL;
-	void *mem = malloc((size_t)st.st_size);
+	size_t max = BPF_MAXINSNS * sizeof(struct sock_filter);
+	_cleanup_free_ void *mem = malloc(max);
 	if (!mem)
 		return -ENOMEM;
-	if (pread(fd, mem, (size_t)st.st_size, 0) != st.st_size) {
-		free(mem);
-		return -EIO;
-	}
-	seccomp_mem = mem;
-	seccomp_prog.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+	ssize_t n = read(pipe_fds[0], mem, max);
+	if (n == -1)
+		return -errno;
+	if (n == 0 || n % (ssize_t)sizeof(struct sock_filter) != 0)
+		return -EINVAL;
+	seccomp_prog.len = (unsigned short)((size_t)n / sizeof(struct sock_filter));
 	seccomp_prog.filter = mem;
+	seccomp_mem = TAKE_PTR(mem);
 	return 0;
 }
 
