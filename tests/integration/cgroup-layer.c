@@ -452,6 +452,9 @@ static void fn_tree(void *arg)
 			for (;;)
 				pause();
 		}
+		/* Reap the orphan's parent so the tree is exactly four processes when ready. */
+		if (i == 2 && c > 0)
+			waitpid(c, NULL, 0);
 	}
 	(void)!write(t->ready, "r", 1);
 	for (;;)
