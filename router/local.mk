@@ -1,1 +1,13 @@
-# router/: rules for this part (see the top-level Makefile.am).
+# router/: dyno-router, the io_uring HTTP/1.1 router (see router/README.md).
+noinst_LIBRARIES += librouter.a
+librouter_a_SOURCES = \
+	router/router.h router/proxy.h router/loader.h \
+	router/routes.c router/balance.c router/codes.c router/loader.c \
+	router/worker.c router/proxy.c router/headers.c
+librouter_a_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JANSSON_CFLAGS)
+
+bin_PROGRAMS += dyno-router
+dyno_router_SOURCES = router/main.c
+dyno_router_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JANSSON_CFLAGS)
+dyno_router_LDADD = librouter.a libcommon.a $(URING_LIBS) $(JANSSON_LIBS) -lpthread
+EXTRA_DIST += router/README.md

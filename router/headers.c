@@ -1,0 +1,311 @@
+/* What the router writes: the request head sent to a dyno (hop-by-hop fields removed,
+ * X-Forwarded-*, X-Request-Start, X-Request-Id, Via added), the response head sent back,
+ * and the one log line per request in Heroku's router format. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "router/proxy.h"
+
+#define VIA "1.1 dynohost"
+
+int growbuf_append(char **b, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (*len + n > *cap) {
+		size_t nc = *cap ? *cap : 1024;
+		while (nc < *len + n)
+			nc *= 2;
+		char *nb = realloc(*b, nc);
+		if (!nb)
+			return -ENOMEM;
+		*b = nb;
+		*cap = nc;
+	}
+	memcpy(*b + *len, p, n);
+	*len += n;
+	return 0;
+}
+
+/* Appending to one growable buffer; the first failure sticks so callers check once. */
+struct sink {
+	char **b;
+	size_t *len, *cap;
+	int err;
+};
+
+static void put(struct sink *s, const void *p, size_t n)
+{
+	if (s->err == 0)
+		s->err = growbuf_append(s->b, s->len, s->cap, p, n);
+}
+
+static void puts_(struct sink *s, const char *str)
+{
+	put(s, str, strlen(str));
+}
+
+static void put_str(struct sink *s, struct http_str v)
+{
+	put(s, v.ptr, v.len);
+}
+
+static void put_header(struct sink *s, const char *name, const char *value, size_t vlen)
+{
+	puts_(s, name);
+	put(s, ": ", 2);
+	put(s, value, vlen);
+	put(s, "\r\n", 2);
+}
+
+static bool name_is(const struct http_header *h, const char *name)
+{
+	return http_str_case_eq(h->name.ptr, h->name.len, name, strlen(name));
+}
+
+void request_id_new(struct worker *w, char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t b[16];
+	uint64_t x = router_rng_next(&w->rng), y = router_rng_next(&w->rng);
+	memcpy(b, &x, 8);
+	memcpy(b + 8, &y, 8);
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	size_t o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = 0;
+}
+
+static void copy_field(char *dst, size_t cap, const char *p, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, p, n);
+	dst[n] = 0;
+}
+
+int build_request_head(struct client *c, const struct http_request *req, uint64_t start_us)
+{
+	struct worker *w = c->w;
+	struct sink s = { &c->req_out, &c->req_out_len, &c->req_out_cap, 0 };
+	const struct http_header *hs = req->headers;
+	size_t n = req->nheaders;
+	const struct http_header *xff = NULL, *rid = NULL, *upgrade = NULL;
+	size_t n_xff = 0;
+
+	copy_field(c->method, sizeof(c->method), req->method_str.ptr, req->method_str.len);
+	copy_field(c->host, sizeof(c->host), req->host.ptr, req->host.len);
+
+	/* Request line: origin-form towards the dyno; absolute-form is rewritten. */
+	put_str(&s, req->method_str);
+	put(&s, " ", 1);
+	if (req->target_form == HTTP_TARGET_ABSOLUTE) {
+		if (req->path.len == 0 || req->path.ptr[0] == '?')
+			put(&s, "/", 1);
+		put_str(&s, req->path);
+		if (req->path.len == 0 || req->path.ptr[0] == '?') {
+			c->path[0] = '/';
+			copy_field(c->path + 1, sizeof(c->path) - 1, req->path.ptr, req->path.len);
+		} else
+			copy_field(c->path, sizeof(c->path), req->path.ptr, req->path.len);
+	} else {
+		put_str(&s, req->target);
+		copy_field(c->path, sizeof(c->path), req->target.ptr, req->target.len);
+	}
+	puts_(&s, " HTTP/1.1\r\n");
+	if (req->target_form == HTTP_TARGET_ABSOLUTE)
+		put_header(&s, "Host", req->host.ptr, req->host.len);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct http_header *h = &hs[i];
+		if (name_is(h, "Upgrade"))
+			upgrade = h;
+		if (http_header_is_hop_by_hop(hs, n, h))
+			continue;
+		if (name_is(h, "X-Forwarded-For")) {
+			if (!xff)
+				xff = h;
+			n_xff++;
+			continue;
+		}
+		if (name_is(h, "X-Request-Id")) {
+			if (!rid)
+				rid = h;
+			continue;
+		}
+		if (name_is(h, "X-Forwarded-Proto") || name_is(h, "X-Forwarded-Port") ||
+		    name_is(h, "X-Request-Start") || name_is(h, "Expect") ||
+		    name_is(h, "Forwarded") || name_is(h, "X-Forwarded-Host"))
+			continue;
+		if (req->target_form == HTTP_TARGET_ABSOLUTE && name_is(h, "Host"))
+			continue;
+		put_str(&s, h->name);
+		put(&s, ": ", 2);
+		put_str(&s, h->value);
+		put(&s, "\r\n", 2);
+	}
+
+	/* X-Forwarded-For: every earlier hop in order, then the peer we saw. */
+	puts_(&s, "X-Forwarded-For: ");
+	for (size_t i = 0; xff && i < n; i++)
+		if (name_is(&hs[i], "X-Forwarded-For") && hs[i].value.len > 0) {
+			put_str(&s, hs[i].value);
+			put(&s, ", ", 2);
+		}
+	puts_(&s, c->ip);
+	put(&s, "\r\n", 2);
+	(void)n_xff;
+
+	char tmp[64];
+	put_header(&s, "X-Forwarded-Proto", w->cfg->forwarded_proto, strlen(w->cfg->forwarded_proto));
+	int l = snprintf(tmp, sizeof(tmp), "%u", c->local_port);
+	put_header(&s, "X-Forwarded-Port", tmp, (size_t)l);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	(void)start_us;
+	l = snprintf(tmp, sizeof(tmp), "%" PRIu64,
+		     (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	put_header(&s, "X-Request-Start", tmp, (size_t)l);
+
+	if (rid && http_request_id_valid(rid->value.ptr, rid->value.len))
+		copy_field(c->request_id, sizeof(c->request_id), rid->value.ptr, rid->value.len);
+	else
+		request_id_new(w, c->request_id);
+	put_header(&s, "X-Request-Id", c->request_id, strlen(c->request_id));
+	put_header(&s, "Via", VIA, strlen(VIA));
+	if (req->upgrade && upgrade) {
+		puts_(&s, "Connection: Upgrade\r\n");
+		put_header(&s, "Upgrade", upgrade->value.ptr, upgrade->value.len);
+	}
+	put(&s, "\r\n", 2);
+	return s.err;
+}
+
+int build_response_head(struct client *c, const struct http_response *resp)
+{
+	struct sink s = { &c->out, &c->out_len, &c->out_cap, 0 };
+	const struct http_header *hs = resp->headers;
+	size_t n = resp->nheaders;
+	const struct http_header *upgrade = NULL;
+	char tmp[32];
+
+	int l = snprintf(tmp, sizeof(tmp), "HTTP/1.1 %d ", resp->status);
+	put(&s, tmp, (size_t)l);
+	if (resp->reason.len)
+		put_str(&s, resp->reason);
+	else
+		puts_(&s, http_status_reason(resp->status));
+	put(&s, "\r\n", 2);
+	for (size_t i = 0; i < n; i++) {
+		const struct http_header *h = &hs[i];
+		if (name_is(h, "Upgrade"))
+			upgrade = h;
+		if (http_header_is_hop_by_hop(hs, n, h))
+			continue;
+		if (c->resp_dechunk && name_is(h, "Transfer-Encoding"))
+			continue;
+		put_str(&s, h->name);
+		put(&s, ": ", 2);
+		put_str(&s, h->value);
+		put(&s, "\r\n", 2);
+	}
+	put_header(&s, "Via", VIA, strlen(VIA));
+	if (resp->upgrade && upgrade) {
+		puts_(&s, "Connection: Upgrade\r\n");
+		put_header(&s, "Upgrade", upgrade->value.ptr, upgrade->value.len);
+	} else if (!c->keep_alive)
+		puts_(&s, "Connection: close\r\n");
+	else if (c->http10)
+		puts_(&s, "Connection: keep-alive\r\n");
+	put(&s, "\r\n", 2);
+	return s.err;
+}
+
+/* Quote a value for the log: printable ASCII only, '"' and '\' escaped, bounded. */
+static size_t quote(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+	for (const char *p = src; *p && o + 3 < cap; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '"' || ch == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f)
+			dst[o++] = '?';
+		else
+			dst[o++] = (char)ch;
+	}
+	dst[o] = 0;
+	return o;
+}
+
+void log_exchange(struct client *c)
+{
+	struct worker *w = c->w;
+	if (w->cfg->log_fd < 0 && w->cfg->log_socket < 0)
+		return;
+	char line[2048], path[600], host[300], stamp[48];
+	struct timespec ts;
+	struct tm tm;
+	uint64_t now = now_us();
+	uint64_t connect_ms = c->t_connect > c->t_start ? (c->t_connect - c->t_start) / 1000 : 0;
+	uint64_t base = c->t_connect > c->t_start ? c->t_connect : c->t_start;
+	uint64_t service_ms = now > base ? (now - base) / 1000 : 0;
+	int status = c->status ? c->status : router_code_status(c->code);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t sl = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + sl, sizeof(stamp) - sl, ".%06ld+00:00", ts.tv_nsec / 1000);
+	quote(path, sizeof(path), c->path);
+	quote(host, sizeof(host), c->host);
+
+	int l;
+	if (c->code != ROUTER_OK && c->code != ROUTER_NO_APP)
+		l = snprintf(line, sizeof(line),
+			     "%s dynohost[router]: at=error code=%s desc=\"%s\" method=%s path=\"%s\" "
+			     "host=%s request_id=%s fwd=\"%s\" dyno=%s connect=%" PRIu64
+			     "ms service=%" PRIu64 "ms status=%d bytes=%" PRIu64 " protocol=http\n",
+			     stamp, router_code_name(c->code), router_code_desc(c->code),
+			     c->method[0] ? c->method : "-", path, host[0] ? host : "-",
+			     c->request_id[0] ? c->request_id : "-", c->ip,
+			     c->dyno[0] ? c->dyno : "none", connect_ms, service_ms, status, c->bytes);
+	else
+		l = snprintf(line, sizeof(line),
+			     "%s dynohost[router]: at=info method=%s path=\"%s\" host=%s "
+			     "request_id=%s fwd=\"%s\" dyno=%s connect=%" PRIu64 "ms service=%" PRIu64
+			     "ms status=%d bytes=%" PRIu64 " protocol=http\n",
+			     stamp, c->method[0] ? c->method : "-", path, host[0] ? host : "-",
+			     c->request_id[0] ? c->request_id : "-", c->ip,
+			     c->dyno[0] ? c->dyno : "none", connect_ms, service_ms, status, c->bytes);
+	if (l <= 0)
+		return;
+	if ((size_t)l >= sizeof(line))
+		l = sizeof(line) - 1;
+
+	if (w->cfg->log_socket >= 0) {
+		/* One datagram per line, "<app> <line>", so the host files it under the app. */
+		char dgram[2200];
+		int dl = snprintf(dgram, sizeof(dgram), "%s %.*s", c->app[0] ? c->app : "-",
+				  l - 1, line);
+		if (dl > 0)
+			(void)send(w->cfg->log_socket, dgram, (size_t)dl, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	if (w->cfg->log_fd >= 0) {
+		if (w->log_len + (size_t)l > 64 * 1024)
+			log_flush(w);
+		memcpy(w->logbuf + w->log_len, line, (size_t)l);
+		w->log_len += (size_t)l;
+	}
+}
