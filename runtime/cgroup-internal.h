@@ -40,6 +40,8 @@ struct cg_ops {
 	int (*freeze)(struct dyno_cgroup *cg, bool frozen, uint64_t deadline_ms);
 	/* Backend-specific whole-cgroup kill (v2 cgroup.kill); -EOPNOTSUPP: use the generic loop. */
 	int (*kill_all)(struct dyno_cgroup *cg);
+	/* Wait until no process is left (or deadline: -ETIMEDOUT); -EOPNOTSUPP: poll instead. */
+	int (*wait_empty)(struct dyno_cgroup *cg, uint64_t deadline_ms);
 	/* rmdir every directory of the cgroup (missing ones are fine). */
 	int (*remove)(struct dyno_cgroup *cg);
 	/* Names of the directories under dynohost/ (NULL-terminated strv). */
@@ -66,7 +68,7 @@ extern const struct cg_ops cg_v2_ops;
 /* Mode of the hierarchy mounted at root (statfs magic of root, then of root/unified). */
 int cg_detect_root(const char *root, enum dyno_cgroup_mode *ret_mode);
 uint64_t cg_now_ms(void);
-/* Sleep a little while polling: grows from 1 ms to 20 ms with round. */
+/* Sleep a little while polling: grows from 50 us to 10 ms with round. */
 void cg_backoff(unsigned round);
 
 /* One number from a cgroupfs file; "max" reads as UINT64_MAX. */

@@ -283,6 +283,11 @@ static int v1_kill_all(struct dyno_cgroup *cg)
 	return -EOPNOTSUPP;
 }
 
+static int v1_wait_empty(struct dyno_cgroup *cg, uint64_t deadline)
+{
+	return -EOPNOTSUPP;
+}
+
 static int v1_remove(struct dyno_cgroup *cg)
 {
 	char path[PATH_MAX];
@@ -341,6 +346,7 @@ const struct cg_ops cg_v1_ops = {
 	.pids = v1_pids,
 	.freeze = v1_freeze,
 	.kill_all = v1_kill_all,
+	.wait_empty = v1_wait_empty,
 	.remove = v1_remove,
 	.list = v1_list,
 };

@@ -244,6 +244,11 @@ static int v2_kill_all(struct dyno_cgroup *cg)
 	return r == -ENOENT ? -EOPNOTSUPP : r;
 }
 
+static int v2_wait_empty(struct dyno_cgroup *cg, uint64_t deadline)
+{
+	return v2_wait_event(cg, "populated", 0, deadline);
+}
+
 static int v2_remove(struct dyno_cgroup *cg)
 {
 	char path[PATH_MAX];
@@ -292,6 +297,7 @@ const struct cg_ops cg_v2_ops = {
 	.pids = v2_pids,
 	.freeze = v2_freeze,
 	.kill_all = v2_kill_all,
+	.wait_empty = v2_wait_empty,
 	.remove = v2_remove,
 	.list = v2_list,
 };

@@ -99,8 +99,11 @@ uint64_t cg_now_ms(void)
 
 void cg_backoff(unsigned round)
 {
-	unsigned ms = round < 20 ? round + 1 : 20;
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000L };
+	/* 50 us doubling to 10 ms: processes usually leave within a millisecond of SIGKILL. */
+	long us = round < 8 ? 50L << round : 10000L;
+	if (us > 10000)
+		us = 10000;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000L };
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
@@ -372,22 +375,28 @@ static int cg_kill_round(struct dyno_cgroup *cg, uint64_t deadline)
 int dyno_cgroup_kill(struct dyno_cgroup *cg, int timeout_ms)
 {
 	uint64_t deadline = cg_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+	int n = dyno_cgroup_count_procs(cg);
+	if (n <= 0)
+		return n;
 	bool whole = cg->ops->kill_all(cg) == 0;
-	if (!whole) {
+	if (whole) {
+		/* v2: the kernel reports "populated 0" in cgroup.events; no polling needed. */
+		int r = cg->ops->wait_empty(cg, deadline);
+		if (r != -EOPNOTSUPP)
+			return r;
+	} else {
 		int r = cg_kill_round(cg, deadline);
 		if (r < 0)
 			return r;
 	}
 	for (unsigned round = 0;; round++) {
-		int n = dyno_cgroup_count_procs(cg);
-		if (n < 0)
+		n = dyno_cgroup_count_procs(cg);
+		if (n <= 0)
 			return n;
-		if (n == 0)
-			return 0;
 		if (cg_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		/* Now and then kill again: cheap, and it catches whatever slipped in meanwhile. */
-		if (round % 25 == 24) {
+		if (round % 16 == 15) {
 			int r = whole ? cg->ops->kill_all(cg) : cg_kill_round(cg, deadline);
 			if (r < 0)
 				return r;
