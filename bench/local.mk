@@ -1,1 +1,7 @@
 # bench/: rules for this part (see the top-level Makefile.am).
+
+# bench/netns: dynohost's per-dyno network setup against the CNI bridge plugin.
+noinst_PROGRAMS += bench/netns-bench
+bench_netns_bench_SOURCES = bench/netns-bench.c
+bench_netns_bench_LDADD = $(NETNS_LIBS)
+EXTRA_DIST += bench/netns

@@ -5,6 +5,7 @@
 #define DYNOHOST_NETNS_NETNS_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,13 @@ struct netns_config {
 	const uint16_t *host_ports; /* TCP/UDP ports on the gateway dynos may reach (DNS, router) */
 	size_t n_host_ports;
 	uint32_t mtu; /* 0: the bridge's (1500 for a new bridge) */
+	/* netns_open sets net.ipv4.ip_forward=1 in the netns it runs in unless this is set. In
+	 * the host's netns that is a host-wide change (every interface forwards IPv4); it is
+	 * what NAT egress needs. A fake host in a netns of its own (tests) keeps the change there. */
+	bool no_ip_forward;
+	/* Optional: on an nftables failure, its message is copied here (NUL-terminated). */
+	char *error;
+	size_t error_size;
 };
 
 struct netns_lease {
@@ -37,12 +45,23 @@ struct netns_ctx *netns_close(struct netns_ctx *ctx);
  * nothing is left (no link, no lease). */
 int netns_attach(struct netns_ctx *ctx, const char *dyno_id, int netns_fd,
 		 struct netns_lease *ret);
-/* Remove the host veth (and so its peer) and release the lease. Idempotent. */
+/* Cut the dyno off (its host veth goes down at once) and release the lease. Idempotent.
+ * The veth pair itself is deleted by the kernel when the dyno's netns goes away (last
+ * process gone, last fd closed); a pair whose netns lives on is deleted by the next attach
+ * that gets the same address, or by netns_reconcile. */
 int netns_detach(struct netns_ctx *ctx, const char *dyno_id);
 /* Release leases and links of dynos not in live[] (after a crash or reboot). */
 int netns_reconcile(struct netns_ctx *ctx, const char *const *live, size_t n_live);
 /* Remove the bridge, dynohost's nftables table and the lease state (uninstall). */
 int netns_uninstall(const struct netns_config *cfg);
+
+/* The lease of dyno_id (-ENOENT when it has none), e.g. to re-adopt a running dyno. */
+int netns_lease_get(struct netns_ctx *ctx, const char *dyno_id, struct netns_lease *ret);
+/* Call fn for each lease (a snapshot taken under the lease lock); a negative return from fn
+ * stops the walk and is returned. */
+int netns_lease_foreach(struct netns_ctx *ctx,
+			int (*fn)(const char *dyno_id, const struct netns_lease *lease, void *data),
+			void *data);
 
 static inline void netns_closep(struct netns_ctx **c)
 {
