@@ -1,5 +1,5 @@
 /* The dyno's environment and command line, as Heroku makes them: PATH, HOME=/app, PORT, DYNO,
- * the config vars, and `/bin/sh -c` with the .profile.d scripts sourced first. */
+ * the config vars, and the command line for `/bin/sh -c` (dyno-init sources .profile.d). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +84,7 @@ int dyno_env_build(const struct dyno_params *p, char ***ret)
 
 int dyno_command_script(const char *const *argv, char **ret)
 {
-	static const char prologue[] =
-		"for f in /app/.profile.d/*.sh; do if [ -r \"$f\" ]; then . \"$f\"; fi; done; "
-		"unset f\n";
-	size_t len = sizeof(prologue);
+	size_t len = 1;
 	if (!argv || !argv[0])
 		return -EINVAL;
 	for (size_t i = 0; argv[i]; i++)
@@ -95,7 +92,8 @@ int dyno_command_script(const char *const *argv, char **ret)
 	char *s = malloc(len);
 	if (!s)
 		return -ENOMEM;
-	char *p = stpcpy(s, prologue);
+	char *p = s;
+	*p = 0;
 	for (size_t i = 0; argv[i]; i++) {
 		if (i > 0)
 			*p++ = ' ';

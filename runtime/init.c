@@ -1,8 +1,12 @@
-/* dyno-init: PID 1 of every dyno. Starts the command through /bin/sh -c in /app, reaps every
- * zombie, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to every process of the dyno,
- * reports the command's start and end on the control pipe, and exits with its status.
- * Built static and without sanitizers: it runs inside the dyno's root, as the dyno's uid. */
+/* dyno-init: PID 1 of every dyno. Starts the command through /bin/sh -c in /app (after
+ * sourcing /app/.profile.d/ *.sh), reaps every zombie, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/
+ * SIGUSR1/SIGUSR2 to every process of the dyno, reports the command's start and end on the
+ * control pipe, and exits with its status: when the command ends, or, once a stop signal was
+ * forwarded, when every process has ended (so a shell's early death does not cut the others'
+ * graceful shutdown short). Built static and without sanitizers: it runs inside the dyno's
+ * root, as the dyno's uid. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,13 +76,24 @@ int main(int argc, char **argv)
 			report(DYNO_INIT_MSG_ERROR, DYNO_STEP_CHDIR, errno, 0);
 			_exit(126);
 		}
-		char *sh_argv[] = { "sh", "-c", argv[1], NULL };
-		execve("/bin/sh", sh_argv, environ);
+		/* Profile scripts set exported variables for the command; the inner shell then
+		 * runs the command line (and execs its last simple command). */
+		static char prologue[] =
+			"for f in /app/.profile.d/*.sh; do if [ -r \"$f\" ]; then . \"$f\"; fi; "
+			"done; unset f; exec /bin/sh -c \"$1\"";
+		DIR *profile = opendir("/app/.profile.d");
+		char *direct[] = { "sh", "-c", argv[1], NULL };
+		char *sourced[] = { "sh", "-c", prologue, "sh", argv[1], NULL };
+		if (profile)
+			closedir(profile);
+		execve("/bin/sh", profile ? sourced : direct, environ);
 		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_EXEC_COMMAND, errno, 0);
 		_exit(127);
 	}
 	report(DYNO_INIT_MSG_STARTED, DYNO_STEP_NONE, 0, pid);
 
+	bool stopping = false, main_done = false;
+	int main_status = 0;
 	for (;;) {
 		struct signalfd_siginfo si;
 		ssize_t n = read(sfd, &si, sizeof(si));
@@ -91,20 +106,29 @@ int main(int argc, char **argv)
 		if (si.ssi_signo != SIGCHLD) {
 			/* Every process of the dyno but us; ESRCH when there is none left. */
 			(void)kill(-1, (int)si.ssi_signo);
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+				stopping = true;
 			continue;
 		}
+		bool none_left = false;
 		for (;;) {
 			int status;
 			pid_t p = waitpid(-1, &status, WNOHANG);
+			if (p == -1 && errno == ECHILD)
+				none_left = true;
 			if (p <= 0)
 				break;
-			if (p != pid)
-				continue;
-			report(DYNO_INIT_MSG_EXITED, DYNO_STEP_NONE, 0, status);
-			/* Our exit ends the pid namespace: the kernel kills what is left. */
-			if (WIFSIGNALED(status))
-				return 128 + WTERMSIG(status);
-			return WEXITSTATUS(status);
+			if (p == pid) {
+				main_done = true;
+				main_status = status;
+			}
 		}
+		/* Our exit ends the pid namespace: the kernel kills what is left. */
+		if (main_done && (!stopping || none_left))
+			break;
 	}
+	report(DYNO_INIT_MSG_EXITED, DYNO_STEP_NONE, 0, main_status);
+	if (WIFSIGNALED(main_status))
+		return 128 + WTERMSIG(main_status);
+	return WEXITSTATUS(main_status);
 }
