@@ -11,3 +11,10 @@ dyno_router_SOURCES = router/main.c
 dyno_router_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JANSSON_CFLAGS)
 dyno_router_LDADD = librouter.a libcommon.a $(URING_LIBS) $(JANSSON_LIBS) -lpthread
 EXTRA_DIST += router/README.md
+
+# Integration tests: each scenario starts its own router and backends on loopback.
+TESTS += tests/integration/router-conformance.sh tests/integration/router-malformed.sh \
+	tests/integration/router-hcodes.sh tests/integration/router-reload.sh
+EXTRA_DIST += tests/integration/router-conformance.sh tests/integration/router-malformed.sh \
+	tests/integration/router-hcodes.sh tests/integration/router-reload.sh \
+	tests/integration/router-suite.py tests/helpers/router-backend.py
