@@ -107,6 +107,9 @@ static const struct bad_case bad[] = {
 	{ "NUL in method", "G\0T / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 	{ "CTL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n", 400 },
 	{ "DEL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", 400 },
+	{ "CTL deep in a long value", "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef0123456789\x02xyz\r\n\r\n", 400 },
+	{ "DEL at the end of a long value", "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef0123456789abcdef012\x7f\r\n\r\n", 400 },
+	{ "ESC in the first 16 bytes of a value", "GET / HTTP/1.1\r\nHost: a\r\nX: 01\x1b" "3456789abcdef0123456789abcdef\r\n\r\n", 400 },
 	{ "field without colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400 },
 	{ "empty field name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400 },
 	{ "invalid char in field name", "GET / HTTP/1.1\r\nHost: a\r\nX@Y: b\r\n\r\n", 400 },
@@ -222,6 +225,19 @@ static void test_simple_get(void)
 		}
 	}
 	ok(true, "every proper prefix is incomplete");
+
+	http_request_init(&req, NULL, hdrs, NHDR);
+	is_int(http_request_parse(&req, raw, 10), 0, "incomplete");
+	is_int(http_request_parse(&req, raw, 5), -EINVAL, "a shrinking buffer is misuse");
+	http_request_init(&req, NULL, hdrs, NHDR);
+	is_int(http_request_parse(&req, S("GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n")), -EBADMSG,
+	       "error before the head ends");
+	ok(http_request_parse(&req, raw, sizeof(raw) - 1) == -EBADMSG && req.error_status == 400,
+	   "errors are sticky");
+	static const char tabs[] = "GET / HTTP/1.1\r\nHost: a\r\nX-Tab:\t a\tb \t\r\n\r\n";
+	http_request_init(&req, NULL, hdrs, NHDR);
+	ok(http_request_parse(&req, tabs, sizeof(tabs) - 1) > 0 && slice_is(hdrs[1].value, "a\tb"),
+	   "HTAB inside a value is kept, around it trimmed");
 }
 
 static void test_keep_alive(void)
