@@ -13,3 +13,13 @@ NETNS_LIBS = libnetns.a libcommon.a $(NL_LIBS) $(NFTABLES_LIBS)
 pkglibexec_PROGRAMS += dyno-net
 dyno_net_SOURCES = netns/dyno-net.c
 dyno_net_LDADD = $(NETNS_LIBS)
+
+# Tests: unit (no root), and root scenarios on the real kernel inside fake hosts (netns).
+check_PROGRAMS += tests/unit/test-netns-ipam tests/integration/netns-lifecycle \
+	tests/integration/netns-probe
+tests_unit_test_netns_ipam_LDADD = libtap.a $(NETNS_LIBS)
+tests_integration_netns_lifecycle_LDADD = libtap.a $(NETNS_LIBS)
+tests_integration_netns_probe_SOURCES = tests/integration/netns-probe.c
+TESTS += tests/unit/test-netns-ipam tests/integration/netns-lifecycle \
+	tests/integration/netns-reach.sh
+EXTRA_DIST += tests/integration/netns-reach.sh
