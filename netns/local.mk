@@ -21,5 +21,5 @@ tests_unit_test_netns_ipam_LDADD = libtap.a $(NETNS_LIBS)
 tests_integration_netns_lifecycle_LDADD = libtap.a $(NETNS_LIBS)
 tests_integration_netns_probe_SOURCES = tests/integration/netns-probe.c
 TESTS += tests/unit/test-netns-ipam tests/integration/netns-lifecycle \
-	tests/integration/netns-reach.sh
-EXTRA_DIST += tests/integration/netns-reach.sh
+	tests/integration/netns-reach.sh tests/integration/netns-host.sh
+EXTRA_DIST += tests/integration/netns-reach.sh tests/integration/netns-host.sh

@@ -225,6 +225,28 @@ static int do_release(struct netns_ctx *ctx, void *data)
 	return netns_ipam_release(&ctx->ipam, data, NULL) < 0 ? 0 : 1;
 }
 
+static int del_orphan_port(const char *name, void *data)
+{
+	struct netns_ctx *ctx = data;
+	char host[IFNAMSIZ];
+
+	for (size_t i = 0; i < ctx->ipam.n_leases; i++) {
+		netns_host_ifname(ctx->ipam.leases[i].addr, host);
+		if (strcmp(host, name) == 0)
+			return 0;
+	}
+	int r = netns_link_del(ctx->sk, name);
+	return r == -ENODEV ? 0 : r;
+}
+
+/* Delete the ports of our bridge that no lease explains. */
+static int do_sweep(struct netns_ctx *ctx, void *data)
+{
+	int r = netns_link_foreach_port(ctx->sk, ctx->bridge_ifindex, HOST_PREFIX, del_orphan_port,
+					ctx);
+	return r < 0 ? r : 0;
+}
+
 int netns_attach(struct netns_ctx *ctx, const char *dyno_id, int netns_fd,
 		 struct netns_lease *ret)
 {
@@ -251,6 +273,14 @@ int netns_attach(struct netns_ctx *ctx, const char *dyno_id, int netns_fd,
 		if (r >= 0 || r == -ENODEV)
 			r = netns_veth_create(ctx->sk, host, ctx->bridge_ifindex, ctx->mtu,
 					      PEER_IFNAME, netns_fd, &peer_ifindex);
+		/* Still in the way: the netns itself holds an eth0 from an earlier attach that was
+		 * detached. Its host end is a port without a lease; clear those and try once more. */
+		if (r == -EEXIST) {
+			r = with_leases(ctx, do_sweep, NULL);
+			if (r >= 0)
+				r = netns_veth_create(ctx->sk, host, ctx->bridge_ifindex, ctx->mtu,
+						      PEER_IFNAME, netns_fd, &peer_ifindex);
+		}
 	}
 	if (r < 0)
 		goto fail;
@@ -314,20 +344,6 @@ static bool is_live(const struct reconcile_args *a, const char *id)
 	return false;
 }
 
-static int del_orphan_port(const char *name, void *data)
-{
-	struct netns_ctx *ctx = data;
-	char host[IFNAMSIZ];
-
-	for (size_t i = 0; i < ctx->ipam.n_leases; i++) {
-		netns_host_ifname(ctx->ipam.leases[i].addr, host);
-		if (strcmp(host, name) == 0)
-			return 0;
-	}
-	int r = netns_link_del(ctx->sk, name);
-	return r == -ENODEV ? 0 : r;
-}
-
 static int do_reconcile(struct netns_ctx *ctx, void *data)
 {
 	struct reconcile_args *a = data;
@@ -348,8 +364,9 @@ static int do_reconcile(struct netns_ctx *ctx, void *data)
 		*l = ctx->ipam.leases[--ctx->ipam.n_leases];
 		a->changed = true;
 	}
-	/* Ports of our bridge that no lease explains (the lease file was lost or damaged). */
-	r = netns_link_foreach_port(ctx->sk, ctx->bridge_ifindex, HOST_PREFIX, del_orphan_port, ctx);
+	/* Ports of our bridge that no lease explains: detached dynos whose netns lives on, or
+	 * links whose lease was lost with a damaged file. */
+	r = do_sweep(ctx, NULL);
 	if (r < 0)
 		return r;
 	return a->changed ? 1 : 0;

@@ -171,6 +171,13 @@ static void test_attach_view(struct netns_ctx *ctx)
 			flags = (unsigned)ifr.ifr_flags;
 	}
 	ok(!(flags & IFF_UP), "the detached dyno's host end is down at once (netns still open)");
+
+	struct netns_lease l2;
+	is_int(netns_attach(ctx, "web.1b", fd, &l2), 0,
+	       "attach again into the same netns after detach (its old eth0 is cleared)");
+	is_int(dyno_view(fd, &l2), 0, "and the dyno sees its new address");
+	ok(l2.addr.s_addr != l.addr.s_addr, "a new address (next fit)");
+	is_int(netns_detach(ctx, "web.1b"), 0, "detach it");
 }
 
 static void test_cycles(struct netns_ctx *ctx)
