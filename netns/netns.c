@@ -300,6 +300,13 @@ fail:
 	return r;
 }
 
+int netns_attach_cb(void *ctx, const char *dyno_id, int netns_fd)
+{
+	struct netns_lease l;
+
+	return netns_attach(ctx, dyno_id, netns_fd, &l);
+}
+
 static int do_detach(struct netns_ctx *ctx, void *data)
 {
 	const char *id = data;

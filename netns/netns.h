@@ -33,6 +33,9 @@ struct netns_lease {
 	char host_ifname[16]; /* dv… */
 };
 
+/* A context is used by one thread at a time; several processes may each have their own on
+ * the same bridge and state dir (leases are shared under a file lock). netns_attach moves the
+ * calling thread into the dyno's netns for a few system calls and always moves it back. */
 struct netns_ctx;
 
 /* Ensure the bridge (with the gateway address), forwarding, and the nftables table exist;
@@ -54,6 +57,11 @@ int netns_detach(struct netns_ctx *ctx, const char *dyno_id);
 int netns_reconcile(struct netns_ctx *ctx, const char *const *live, size_t n_live);
 /* Remove the bridge, dynohost's nftables table and the lease state (uninstall). */
 int netns_uninstall(const struct netns_config *cfg);
+
+/* netns_attach for callers that need no lease back, shaped as the launcher's dyno_net_fn
+ * (runtime/launcher.h): p.net = DYNO_NET_CALLBACK, p.net_fn = netns_attach_cb,
+ * p.net_userdata = ctx. The address is then netns_lease_get(ctx, id, ...). */
+int netns_attach_cb(void *ctx, const char *dyno_id, int netns_fd);
 
 /* The lease of dyno_id (-ENOENT when it has none), e.g. to re-adopt a running dyno. */
 int netns_lease_get(struct netns_ctx *ctx, const char *dyno_id, struct netns_lease *ret);
