@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -672,7 +673,8 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 		goto fail;
 
 	e.step = DYNO_STEP_PREPARE;
-	if ((r = make_pipe(ctl)) < 0 || (r = make_pipe(sync_pipe)) < 0 ||
+	if ((r = make_pipe(ctl)) < 0 ||
+	    (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) == -1 && (r = -errno)) ||
 	    (r = make_pipe(out)) < 0 || (r = make_pipe(err)) < 0)
 		goto fail;
 	plan->ctl_fd = ctl[1];
@@ -737,8 +739,10 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 		if ((r = p->net_fn(p->net_userdata, p->id, nsfd)) < 0)
 			goto fail;
 	}
+	/* A child that failed before reading it has reported why: wait_started() reads that. */
 	e.step = DYNO_STEP_SYNC;
-	if (write(sync_pipe[1], "g", 1) != 1) {
+	if (send(sync_pipe[1], "g", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE &&
+	    errno != ECONNRESET) {
 		r = -errno;
 		goto fail;
 	}

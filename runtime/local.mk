@@ -31,3 +31,14 @@ dyno_init_SOURCES = runtime/init.c runtime/init-proto.h
 dyno_init_CFLAGS = $(AX_CFLAGS) $(WARN_CFLAGS)
 dyno_init_LDFLAGS = -static
 dyno_init_LDADD =
+
+# The launcher's tests: a static multi-call probe copied into a test rootfs made at run time.
+check_PROGRAMS += tests/helpers/dynoprobe
+tests_helpers_dynoprobe_SOURCES = tests/helpers/dynoprobe.c
+tests_helpers_dynoprobe_CFLAGS = $(AX_CFLAGS) $(WARN_CFLAGS) -Wno-missing-prototypes
+tests_helpers_dynoprobe_LDFLAGS = -static
+tests_helpers_dynoprobe_LDADD =
+EXTRA_DIST += tests/integration/runtime-lib.sh bench/dyno-start
+TESTS += tests/integration/runtime-escape.sh tests/integration/runtime-basic.sh \
+	tests/integration/runtime-cgroup.sh tests/integration/runtime-many.sh
+CGROUP2_TESTS += tests/integration/runtime-cgroup.sh

@@ -123,7 +123,7 @@ static int do_memhog(long max_mb)
 	}
 }
 
-static int do_forkbomb(void)
+static int do_forkbomb(bool hold)
 {
 	long n = 0;
 	for (;;) {
@@ -131,6 +131,8 @@ static int do_forkbomb(void)
 		if (p == -1) {
 			printf("forkbomb: %s after %ld forks\n", strerrorname_np(errno), n);
 			fflush(stdout);
+			while (hold)
+				pause();
 			return 0; /* the children die with the dyno */
 		}
 		if (p == 0) {
@@ -482,7 +484,7 @@ int main(int argc, char **argv)
 	if (!strcmp(a, "memhog"))
 		return do_memhog(argc > 2 ? atol(argv[2]) : 0);
 	if (!strcmp(a, "forkbomb"))
-		return do_forkbomb();
+		return do_forkbomb(argc > 2 && !strcmp(argv[2], "hold"));
 	if (!strcmp(a, "fill"))
 		return do_fill(argc > 2 ? argv[2] : "/tmp/fill");
 	if (!strcmp(a, "zombies"))
