@@ -21,6 +21,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  setup                       create or check the bridge, forwarding and firewall\n"
+		"                              (the other commands change none of them)\n"
 		"  attach DYNO-ID NETNS-PATH   give the netns at NETNS-PATH an address; prints it\n"
 		"  detach DYNO-ID              remove the dyno's link and release its address\n"
 		"  show DYNO-ID                print the dyno's address\n"
@@ -135,9 +136,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Only `setup` (re)writes the bridge, forwarding and firewall: the others work next to
+	 * the host service without resetting its exposed ports. */
+	cfg.no_setup = strcmp(cmd, "setup") != 0;
 	r = netns_open(&cfg, &ctx);
 	if (r == -EEXIST)
 		return log_error_errno(r, "bridge \"%s\" exists with another address or kind",
+				       cfg.bridge ? cfg.bridge : "dyno0"),
+		       1;
+	if (r == -ENODEV)
+		return log_error_errno(r, "bridge \"%s\" does not exist (run `dyno-net setup`)",
 				       cfg.bridge ? cfg.bridge : "dyno0"),
 		       1;
 	if (r < 0)

@@ -46,7 +46,7 @@ static void fill_lease(const struct netns_ctx *ctx, uint32_t addr, struct netns_
 }
 
 /* An existing bridge must carry exactly our gateway address (or none yet). */
-static int bridge_check_addr(struct netns_ctx *ctx)
+static int bridge_check_addr(struct netns_ctx *ctx, bool no_setup)
 {
 	uint32_t addrs[8];
 	uint8_t plens[8];
@@ -66,17 +66,19 @@ static int bridge_check_addr(struct netns_ctx *ctx)
 	}
 	if (have)
 		return 0;
+	if (no_setup)
+		return -EEXIST;
 	r = netns_addr_add4(ctx->sk, ctx->bridge_ifindex, ctx->subnet.gw, ctx->subnet.prefixlen, 0);
 	return r == -EEXIST ? 0 : r; /* another process won the race */
 }
 
-static int bridge_ensure(struct netns_ctx *ctx, uint32_t want_mtu)
+static int bridge_ensure(struct netns_ctx *ctx, uint32_t want_mtu, bool no_setup)
 {
 	struct netns_link_info info;
 	int r;
 
 	r = netns_link_get(ctx->sk, ctx->bridge, &info);
-	if (r == -ENODEV) {
+	if (r == -ENODEV && !no_setup) {
 		r = netns_bridge_create(ctx->sk, ctx->bridge, want_mtu);
 		if (r < 0 && r != -EEXIST)
 			return r;
@@ -88,8 +90,8 @@ static int bridge_ensure(struct netns_ctx *ctx, uint32_t want_mtu)
 		return -EEXIST;
 	ctx->bridge_ifindex = info.ifindex;
 	ctx->mtu = want_mtu ? want_mtu : info.mtu;
-	r = bridge_check_addr(ctx);
-	if (r < 0)
+	r = bridge_check_addr(ctx, no_setup);
+	if (r < 0 || no_setup)
 		return r;
 	return netns_link_set_up(ctx->sk, ctx->bridge_ifindex);
 }
@@ -167,9 +169,11 @@ int netns_open(const struct netns_config *cfg, struct netns_ctx **ret)
 	r = netns_nl_open(&c->sk);
 	if (r < 0)
 		return r;
-	r = bridge_ensure(c, cfg->mtu);
+	r = bridge_ensure(c, cfg->mtu, cfg->no_setup);
 	if (r < 0)
 		return r;
+	if (cfg->no_setup)
+		goto done;
 	if (!cfg->no_ip_forward) {
 		r = ip_forward_enable();
 		if (r < 0)
@@ -178,7 +182,7 @@ int netns_open(const struct netns_config *cfg, struct netns_ctx **ret)
 	r = netns_nft_install(c, cfg->host_ports, cfg->n_host_ports, cfg->error, cfg->error_size);
 	if (r < 0)
 		return r;
-
+done:
 	ctx = TAKE_PTR(c);
 	*ret = ctx;
 	return 0;

@@ -21,6 +21,11 @@ struct netns_config {
 	 * the host's netns that is a host-wide change (every interface forwards IPv4); it is
 	 * what NAT egress needs. A fake host in a netns of its own (tests) keeps the change there. */
 	bool no_ip_forward;
+	/* Use the network as it is: the bridge must exist with the subnet's gateway address
+	 * (else -ENODEV / -EEXIST); nothing is created, and neither forwarding nor the nftables
+	 * table is touched. For tools that list, detach or reconcile next to the host service
+	 * (which owns the firewall's host_ports). */
+	bool no_setup;
 	/* Optional: on an nftables failure, its message is copied here (NUL-terminated). */
 	char *error;
 	size_t error_size;

@@ -384,6 +384,15 @@ int main(void)
 		other.subnet = "10.44.0.0/16";
 		is_int(netns_open(&other, &c2), -EEXIST, "same bridge with another subnet: -EEXIST");
 		netns_close(c2);
+		struct netns_config ro = cfg;
+		ro.bridge = "dytnone0";
+		ro.no_setup = true;
+		is_int(netns_open(&ro, &c2), -ENODEV, "no_setup does not create a missing bridge");
+		ok(if_nametoindex("dytnone0") == 0, "and none was created");
+		ro.bridge = bridge;
+		is_int(netns_open(&ro, &c2), 0, "no_setup opens the existing network");
+		netns_close(c2);
+		c2 = NULL;
 		struct netns_config again = cfg;
 		is_int(netns_open(&again, &c2), 0, "same bridge, same subnet: opens again");
 		netns_close(c2);

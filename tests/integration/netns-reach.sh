@@ -29,7 +29,7 @@ reach() { inns "$1" "$probe" connect "${@:2}" 2>&1; }
 DN() { inns $H "$dn" --bridge ${t}b --table $t --state-dir "$state" --host-port 8080 \
 	--host-port 53 "$@"; }
 
-tap_plan 27
+tap_plan 28
 
 ip -n $H link set lo up
 ok "dyno-net setup in the fake host" -- DN setup
@@ -57,6 +57,8 @@ serve $U 0.0.0.0 80
 
 is "$(reach $A 172.30.0.1 8080)" "peer $a" "A reaches the gateway on an exposed TCP port"
 is "$(reach $A 172.30.0.1 53 udp)" "peer $a" "A reaches the gateway on an exposed UDP port"
+inns $H "$dn" --bridge ${t}b --table $t --state-dir "$state" list >/dev/null
+is "$(reach $A 172.30.0.1 8080)" "peer $a" "an admin command without --host-port keeps the firewall"
 is "$(reach $H 172.30.0.1 9090)" "peer 172.30.0.1" "port 9090 serves on the host itself"
 like "$(reach $A 172.30.0.1 9090 3000)" '^(EHOSTUNREACH|ETIMEDOUT|ECONNREFUSED)$' \
 	"A cannot reach a host port that is not exposed"
