@@ -1,6 +1,7 @@
 /* `dyno exec`: run one command in a dyno, exactly as production would, stream its output and
  * exit with its status (128+N when signal N killed it). For CI smoke tests and debugging. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "netns/netns.h"
 #include "runtime/cli.h"
 #include "runtime/launcher.h"
 
@@ -34,7 +36,11 @@ static void usage(FILE *f)
 		"  --port N             set $PORT\n"
 		"  --name NAME          $DYNO (default run.<pid>)\n"
 		"  --id ID              the dyno's id: cgroup, run dir, hostname (default exec-<pid>)\n"
-		"  --net none|bridge    network (default none: only lo)\n"
+		"  --net none|bridge    network (default none: only lo); bridge: a veth on the\n"
+		"                       host bridge, an address from its subnet, NAT egress\n"
+		"  --bridge NAME        the bridge (default dyno0)\n"
+		"  --subnet CIDR        its subnet (default 172.30.0.0/16)\n"
+		"  --net-state DIR      where leases persist (default /var/lib/dynohost/net)\n"
 		"  --grace SECONDS      SIGTERM-to-SIGKILL grace on stop (default 30)\n"
 		"  --uid UID --gid GID  the dyno's user (default 10000:10000)\n"
 		"  --run-dir DIR        runtime dirs (default $DYNOHOST_RUN_DIR or /run/dynohost/dynos)\n"
@@ -113,6 +119,21 @@ static bool pending_write(struct pending *pw)
 	free(pw->line.data);
 	pw->active = false;
 	return true;
+}
+
+struct net_attach {
+	struct netns_ctx *ctx;
+	struct netns_lease lease;
+	bool attached;
+};
+
+static int net_attach_cb(void *userdata, const char *id, int netns_fd)
+{
+	struct net_attach *na = userdata;
+	int r = netns_attach(na->ctx, id, netns_fd, &na->lease);
+	if (r == 0)
+		na->attached = true;
+	return r;
 }
 
 static uint64_t now_ms(void)
@@ -212,6 +233,9 @@ int cli_exec(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "id", required_argument, NULL, 'I' },
 		{ "net", required_argument, NULL, 'N' },
+		{ "bridge", required_argument, NULL, 'B' },
+		{ "subnet", required_argument, NULL, 'S' },
+		{ "net-state", required_argument, NULL, 'T' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "uid", required_argument, NULL, 'u' },
 		{ "gid", required_argument, NULL, 'G' },
@@ -231,6 +255,10 @@ int cli_exec(int argc, char **argv)
 	char id_buf[64], name_buf[64];
 	unsigned long v;
 	int c;
+	struct netns_config net_cfg = {};
+	char net_error[256] = "";
+	_cleanup_netns_ struct netns_ctx *net_ctx = NULL;
+	struct net_attach na = {};
 
 	if (!env)
 		return log_error_errno(ENOMEM, "out of memory"), 125;
@@ -274,12 +302,13 @@ int cli_exec(int argc, char **argv)
 			if (strcmp(optarg, "none") == 0)
 				p.net = DYNO_NET_NONE;
 			else if (strcmp(optarg, "bridge") == 0)
-				return log_error("--net bridge is not available in this build "
-						 "(the netns part is not linked yet); use --net none"),
-				       2;
+				p.net = DYNO_NET_CALLBACK;
 			else
 				return log_error("invalid --net \"%s\" (none or bridge)", optarg), 2;
 			break;
+		case 'B': net_cfg.bridge = optarg; break;
+		case 'S': net_cfg.subnet = optarg; break;
+		case 'T': net_cfg.state_dir = optarg; break;
 		case 'g': {
 			char *end;
 			grace_s = strtod(optarg, &end);
@@ -344,20 +373,50 @@ int cli_exec(int argc, char **argv)
 		return log_error_errno(errno, "signalfd: %m"), 125;
 	signal(SIGPIPE, SIG_IGN);
 
-	_cleanup_dyno_ struct dyno *d = NULL;
-	struct dyno_error e = {};
-	int r = dyno_spawn(&p, &d, &e);
-	if (r < 0) {
-		log_error_errno(r, "starting dyno \"%s\" failed at step %s: %m", p.id,
-				dyno_step_to_string(e.step));
-		return 125;
+	if (p.net == DYNO_NET_CALLBACK) {
+		net_cfg.error = net_error;
+		net_cfg.error_size = sizeof(net_error);
+		int r = netns_open(&net_cfg, &net_ctx);
+		if (r < 0) {
+			log_error_errno(r, "the dyno network (bridge \"%s\"): %m%s%s",
+					net_cfg.bridge ? net_cfg.bridge : "dyno0", *net_error ? ": " : "",
+					net_error);
+			return 125;
+		}
+		na.ctx = net_ctx;
+		p.net_fn = net_attach_cb;
+		p.net_userdata = &na;
 	}
-	int grace_ms = (int)(grace_s * 1000.0);
-	if (run(d, grace_ms, sfd) < 0)
-		return 125;
 
 	struct dyno_status st;
-	dyno_get_status(d, &st);
+	{
+		_cleanup_dyno_ struct dyno *d = NULL;
+		struct dyno_error e = {};
+		int r = dyno_spawn(&p, &d, &e);
+		if (r < 0) {
+			if (na.attached)
+				(void)netns_detach(net_ctx, p.id);
+			log_error_errno(r, "starting dyno \"%s\" failed at step %s: %m", p.id,
+					dyno_step_to_string(e.step));
+			return 125;
+		}
+		if (na.attached && !quiet) {
+			char addr[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &na.lease.addr, addr, sizeof(addr));
+			log_info("dyno \"%s\" at %s on %s", p.id, addr, na.lease.host_ifname);
+		}
+		int grace_ms = (int)(grace_s * 1000.0);
+		r = run(d, grace_ms, sfd);
+		dyno_get_status(d, &st);
+		d = dyno_free(d); /* the netns goes with the dyno; then the veth and lease */
+		if (na.attached) {
+			int rr = netns_detach(net_ctx, p.id);
+			if (rr < 0)
+				log_warning_errno(rr, "releasing the network of \"%s\": %m", p.id);
+		}
+		if (r < 0)
+			return 125;
+	}
 	if (!quiet) {
 		if (st.error.step != DYNO_STEP_NONE)
 			log_error_errno(st.error.error, "dyno \"%s\": step %s failed: %m", p.id,

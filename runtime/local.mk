@@ -24,7 +24,7 @@ libdynoruntime_a_SOURCES = runtime/launcher.c runtime/launcher.h runtime/launche
 libdynoruntime_a_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS) $(CAP_CFLAGS)
 DYNORUNTIME_LIBS = libdynoruntime.a libdynocgroup.a libcommon.a $(SECCOMP_LIBS) $(CAP_LIBS)
 dyno_SOURCES += runtime/cli-exec.c
-dyno_LDADD += $(DYNORUNTIME_LIBS)
+dyno_LDADD += $(DYNORUNTIME_LIBS) $(NETNS_LIBS)
 
 pkglibexec_PROGRAMS += dyno-init
 dyno_init_SOURCES = runtime/init.c runtime/init-proto.h
@@ -40,5 +40,6 @@ tests_helpers_dynoprobe_LDFLAGS = -static
 tests_helpers_dynoprobe_LDADD =
 EXTRA_DIST += tests/integration/runtime-lib.sh bench/dyno-start
 TESTS += tests/integration/runtime-escape.sh tests/integration/runtime-basic.sh \
-	tests/integration/runtime-cgroup.sh tests/integration/runtime-many.sh
+	tests/integration/runtime-cgroup.sh tests/integration/runtime-many.sh \
+	tests/integration/runtime-net.sh
 CGROUP2_TESTS += tests/integration/runtime-cgroup.sh
