@@ -51,6 +51,22 @@ static ssize_t fail_char(struct http_chunked *c, char ch, const char *reason)
 	return fail(c, 400, reason);
 }
 
+static inline char lower(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') ? (char)(ch + ('a' - 'A')) : ch;
+}
+
+/* Fields a server merging trailers into the header section would act on: framing and
+ * routing. RFC 9110 6.5.1 forbids them in trailers; we refuse the message. */
+static bool forbidden_trailer(const struct http_chunked *c)
+{
+	static const char *const names[] = { "content-length", "transfer-encoding", "host" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (c->name_len == strlen(names[i]) && memcmp(c->name, names[i], c->name_len) == 0)
+			return true;
+	return false;
+}
+
 static inline unsigned hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -163,11 +179,16 @@ ssize_t http_chunked_next(struct http_chunked *c, const char *buf, size_t len,
 			c->state = C_TRAILER_NAME;
 			c->line_len = 1;
 			c->name_len = 1;
+			c->name[0] = lower(ch);
 			break;
 		case C_TRAILER_NAME:
 			if (ch == ':') {
+				if (forbidden_trailer(c))
+					return fail(c, 400, "forbidden field in trailer section");
 				c->state = C_TRAILER_VALUE;
 			} else if (is_tchar(ch)) {
+				if (c->name_len < sizeof(c->name))
+					c->name[c->name_len] = lower(ch);
 				if (++c->name_len > lim->header_name_max)
 					return fail(c, 431, "trailer field name too long");
 			} else if (ch == ' ' || ch == '\t') {

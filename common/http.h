@@ -238,8 +238,9 @@ ssize_t http_response_parse(struct http_response *resp, const char *buf, size_t 
  * trailer section) ended. Bytes after the end belong to the next message.
  * Errors are 400 (router maps them to H26 for requests, H17 for responses): chunk-size not
  * 1*HEXDIG, over 2^63-1, chunk line over chunk_line_max, CTLs in extensions, missing CRLF
- * after data, bare CR/LF, malformed trailer field lines; 431 for trailers over the header
- * limits.
+ * after data, bare CR/LF, malformed trailer field lines, trailer fields that would change
+ * framing or routing if a server merged them (Content-Length, Transfer-Encoding, Host);
+ * 431 for trailers over the header limits.
  */
 struct http_chunked {
 	const struct http_limits *limits;
@@ -249,6 +250,7 @@ struct http_chunked {
 	uint32_t line_len;
 	uint32_t name_len;
 	uint32_t trailers;
+	char name[18]; /* start of the current trailer name, lowercased */
 	bool done;
 	int error_status;
 	const char *error_reason;

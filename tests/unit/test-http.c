@@ -547,6 +547,9 @@ static void test_chunked(void)
 	ok(st == 0 && bytes == 5, "leading zeros in chunk size");
 	st = chunked_status(S("5 ;e\r\nhello\r\n0\r\nA: b\r\nC-D:e\r\n\r\n"), &used, &bytes);
 	ok(st == 0 && bytes == 5, "BWS before extension, two trailers");
+	st = chunked_status(S("0\r\nContent-Length-X: 1\r\nHosts: 2\r\nServer-Timing: a;dur=1\r\n\r\n"),
+			    &used, &bytes);
+	ok(st == 0, "trailers that only look like forbidden names");
 	st = chunked_status(S("7FFFFFFFFFFFFFFF\r\nabc"), NULL, NULL);
 	is_int(st, -1, "chunk size 2^63-1 accepted, waiting for data");
 	st = chunked_status(S("5\r\nhel"), NULL, NULL);
@@ -570,6 +573,9 @@ static void test_chunked(void)
 		{ "space before colon in trailer", "0\r\nA : b\r\n\r\n", 400 },
 		{ "bare LF ending trailers", "0\r\nA: b\r\n\n", 400 },
 		{ "trailer without colon", "0\r\nAb\r\n\r\n", 400 },
+		{ "Content-Length trailer", "0\r\nContent-Length: 5\r\n\r\n", 400 },
+		{ "Transfer-Encoding trailer", "0\r\ntransfer-encoding: chunked\r\n\r\n", 400 },
+		{ "Host trailer", "0\r\nHOST: evil\r\n\r\n", 400 },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cbad); i++) {
 		st = chunked_status(cbad[i].raw, strlen(cbad[i].raw), NULL, NULL);
