@@ -217,6 +217,7 @@ static void pool_put(struct upstream *u)
 	b->idle = u;
 	b->n_idle++;
 	u->in_pool = true;
+	u->pooled_at = w->now_ms;
 	timer_arm(w, &u->timer, TQ_POOL);
 }
 
@@ -731,7 +732,10 @@ static void pick_and_send(struct client *c)
 		struct upstream *u = b->idle;
 		pool_unlink(u);
 		timer_disarm(w, &u->timer);
-		if (!pooled_alive(u)) {
+		/* A connection idle for a while may have been closed by the dyno: check before
+		 * use when the request could not be replayed on a fresh one. A recently used
+		 * one is trusted (a failure before any response byte is retried). */
+		if ((!c->replayable || w->now_ms - u->pooled_at > 1000) && !pooled_alive(u)) {
 			upstream_close(u);
 			continue;
 		}

@@ -110,6 +110,7 @@ struct upstream {
 	struct timer timer;
 	struct upstream *pool_next, *pool_prev;
 	bool in_pool;
+	uint64_t pooled_at; /* ms */
 	bool hold;      /* dead with ops pending that may read the client's memory */
 	bool sending_head; /* the pending send is from the client's req_out */
 	bool rd_eof;    /* tunnel: the dyno finished sending */
