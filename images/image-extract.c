@@ -814,7 +814,8 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 		memcpy(dir, path, dlen);
 		dir[dlen] = '\0';
 		if (symlink_escapes(x, dir, target))
-			return refuse(x, EPERM, "symlink target \"%s\" escapes the slug root", target);
+			return refuse(x, EPERM, "symlink target \"%s\" escapes the %s root", target,
+				      x->policy.stack ? "stack" : "slug");
 		if (symlinkat(target, dfd, base) == -1)
 			return refuse(x, errno, "create symlink: %m");
 		r = index_add(x, path, plen, NODE_SYMLINK, target);
@@ -903,9 +904,9 @@ int extractor_finish(struct extractor *x)
 		if (symlink_escapes(x, dir, n->target)) {
 			snprintf(x->current, sizeof(x->current), "%s", n->path);
 			return refuse(x, EPERM,
-				      "symlink target \"%s\" escapes the slug root through symlinks "
+				      "symlink target \"%s\" escapes the %s root through symlinks "
 				      "in the archive",
-				      n->target);
+				      n->target, x->policy.stack ? "stack" : "slug");
 		}
 	}
 	free(x->cache_path);

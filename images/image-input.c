@@ -4,6 +4,7 @@
  * ratio limits are enforced on the stream itself. libarchive only sees the tar bytes. */
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,8 +311,39 @@ int input_drain(struct input *in)
 	}
 }
 
+locale_t image_utf8_locale_push(locale_t *ret_old)
+{
+	/* libarchive converts pax (UTF-8) names to the calling thread's locale; under the C
+	 * locale every non-ASCII name would fail. Names are bytes on Linux and UTF-8 by
+	 * convention, so read archives in C.UTF-8, for this thread only. */
+	locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	*ret_old = l ? uselocale(l) : (locale_t)0;
+	return l;
+}
+
+void image_utf8_locale_pop(locale_t l, locale_t old)
+{
+	if (!l)
+		return;
+	uselocale(old);
+	freelocale(l);
+}
+
+static int extract_archive(struct archive *a, struct input *in, struct extractor *x,
+			   struct image_error *err);
+
 int image_extract_archive(struct archive *a, struct input *in, struct extractor *x,
 			  struct image_error *err)
+{
+	locale_t old;
+	locale_t l = image_utf8_locale_push(&old);
+	int r = extract_archive(a, in, x, err);
+	image_utf8_locale_pop(l, old);
+	return r;
+}
+
+static int extract_archive(struct archive *a, struct input *in, struct extractor *x,
+			   struct image_error *err)
 {
 	input_set_extractor(in, x);
 	int r = input_attach(in, a);

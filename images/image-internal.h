@@ -3,6 +3,7 @@
 #ifndef DYNOHOST_IMAGES_IMAGE_INTERNAL_H
 #define DYNOHOST_IMAGES_IMAGE_INTERNAL_H
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -79,6 +80,10 @@ bool input_failed(const struct input *in);
 int input_error(const struct input *in);
 void input_digest(struct input *in, char ret[IMAGE_DIGEST_HEX_LEN + 1]);
 uint64_t input_bytes(const struct input *in);
+
+/* Switch this thread to C.UTF-8 while libarchive reads names (see image-input.c). */
+locale_t image_utf8_locale_push(locale_t *ret_old);
+void image_utf8_locale_pop(locale_t l, locale_t old);
 
 /* Run a whole archive through an extractor: next_header/entry loop, drain, finish. */
 int image_extract_archive(struct archive *a, struct input *in, struct extractor *x,

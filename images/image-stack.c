@@ -169,6 +169,8 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 		.stack = true, .limits = o->limits, .strip = src, .tree_digest = true
 	};
 	_cleanup_(extractor_freep) struct extractor *x = NULL;
+	locale_t old;
+	locale_t loc = image_utf8_locale_push(&old);
 	_cleanup_(archive_read_freep) struct archive *a = archive_read_disk_new();
 	r = a ? extractor_new(sfd, &pol, err, &x) : -ENOMEM;
 	if (r == 0) {
@@ -200,6 +202,7 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 		if (r == 0 && archive_entry_filetype(e) == AE_IFDIR)
 			archive_read_disk_descend(a);
 	}
+	image_utf8_locale_pop(loc, old);
 	struct image_stack_info info = { 0 };
 	if (r == 0)
 		r = extractor_finish(x);
