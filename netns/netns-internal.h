@@ -67,10 +67,14 @@ int netns_addr_add4(struct nl_sock *sk, int ifindex, uint32_t addr, uint8_t pref
 		    uint32_t flags);
 
 /* Create the veth pair: host end `host` (up, in master `master`, isolated port) and its peer
- * `peer` directly in the netns of netns_fd (down). Peer's ifindex (in that netns) in
+ * `peer` directly in the netns of netns_fd (down, MAC from addr), and the host's permanent
+ * neighbour entry addr -> that MAC on master. Peer's ifindex (in that netns) in
  * *ret_peer_ifindex. */
 int netns_veth_create(struct nl_sock *sk, const char *host, int master, uint32_t mtu,
-		      const char *peer, int netns_fd, int *ret_peer_ifindex);
+		      const char *peer, int netns_fd, uint32_t addr, int *ret_peer_ifindex);
+/* The dyno's MAC: 02:64 and its address, so the host's permanent neighbour entry for an
+ * address is right for whichever dyno holds it. */
+void netns_dyno_mac(uint32_t addr, uint8_t ret[6]);
 /* Inside the netns of netns_fd (setns in this thread, restored before returning): lo up;
  * ifindex without IPv6 link-local (no DAD), addr/prefixlen without a prefix route, up, and
  * the default route via gw on-link. */

@@ -8,6 +8,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_bridge.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
@@ -384,20 +385,41 @@ static int put_no_ipv6ll(struct nl_msg *m)
 	return 0;
 }
 
+void netns_dyno_mac(uint32_t addr, uint8_t ret[6])
+{
+	ret[0] = 0x02; /* unicast, locally administered */
+	ret[1] = 0x64;
+	ret[2] = (uint8_t)(addr >> 24);
+	ret[3] = (uint8_t)(addr >> 16);
+	ret[4] = (uint8_t)(addr >> 8);
+	ret[5] = (uint8_t)addr;
+}
+
 int netns_veth_create(struct nl_sock *sk, const char *host, int master, uint32_t mtu,
-		      const char *peer, int netns_fd, int *ret_peer_ifindex)
+		      const char *peer, int netns_fd, uint32_t addr, int *ret_peer_ifindex)
 {
 	_cleanup_nlmsg_ struct nl_msg *add =
 		link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, 0, 0, 0);
 	_cleanup_nlmsg_ struct nl_msg *iso = link_msg(RTM_NEWLINK, 0, 0, 0, 0);
 	_cleanup_nlmsg_ struct nl_msg *up = link_msg(RTM_NEWLINK, 0, 0, IFF_UP, IFF_UP);
+	_cleanup_nlmsg_ struct nl_msg *neigh =
+		nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE);
 	struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
+	struct ndmsg nd = {
+		.ndm_family = AF_INET,
+		.ndm_ifindex = master,
+		.ndm_state = NUD_PERMANENT,
+		.ndm_type = RTN_UNICAST,
+	};
 	struct nlattr *li, *data, *p, *sli, *sdata;
+	uint32_t addr_be = htonl(addr);
+	uint8_t mac[6];
 	struct veth_echo echo = { 0, 0 };
 	int r;
 
-	if (!add || !iso || !up)
+	if (!add || !iso || !up || !neigh)
 		return -ENOMEM;
+	netns_dyno_mac(addr, mac);
 	/* The host end: in the bridge, the bridge's MTU, down until configured. */
 	if (nla_put_string(add, IFLA_IFNAME, host) < 0 ||
 	    nla_put_u32(add, IFLA_MASTER, (uint32_t)master) < 0 ||
@@ -411,7 +433,7 @@ int netns_veth_create(struct nl_sock *sk, const char *host, int master, uint32_t
 	if (!hdr)
 		return -ENOMEM;
 	memcpy(hdr, &peer_ifi, sizeof(peer_ifi));
-	if (nla_put_string(add, IFLA_IFNAME, peer) < 0 ||
+	if (nla_put_string(add, IFLA_IFNAME, peer) < 0 || nla_put(add, IFLA_ADDRESS, 6, mac) < 0 ||
 	    nla_put_u32(add, IFLA_NET_NS_FD, (uint32_t)netns_fd) < 0 ||
 	    (mtu && nla_put_u32(add, IFLA_MTU, mtu) < 0))
 		return -ENOMEM;
@@ -433,8 +455,15 @@ int netns_veth_create(struct nl_sock *sk, const char *host, int master, uint32_t
 	nla_nest_end(iso, sli);
 	if (nla_put_string(up, IFLA_IFNAME, host) < 0)
 		return -ENOMEM;
+	/* The host's neighbour entry for the dyno, permanent: the host never has to ask (the
+	 * router's first connection skips an ARP round trip) and no ARP reply, forged or not,
+	 * can redirect the dyno's address elsewhere. The MAC follows from the address, so the
+	 * entry stays right when the address is handed out again. */
+	if (nlmsg_append(neigh, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(neigh, NDA_DST, 4, &addr_be) < 0 || nla_put(neigh, NDA_LLADDR, 6, mac) < 0)
+		return -ENOMEM;
 
-	struct nl_msg *msgs[] = { add, iso, up };
+	struct nl_msg *msgs[] = { add, iso, up, neigh };
 	r = nl_transact(sk, msgs, ELEMENTSOF(msgs), parse_veth_echo, &echo);
 	if (r < 0) {
 		if (r != -EEXIST)

@@ -269,21 +269,21 @@ int netns_attach(struct netns_ctx *ctx, const char *dyno_id, int netns_fd,
 	netns_host_ifname(a.addr, host);
 
 	r = netns_veth_create(ctx->sk, host, ctx->bridge_ifindex, ctx->mtu, PEER_IFNAME, netns_fd,
-			      &peer_ifindex);
+			      a.addr, &peer_ifindex);
 	if (r == -EEXIST && a.created) {
 		/* The address was free, so a link of that name is a leftover of a detached dyno
 		 * whose netns still exists (detach leaves deletion to the kernel): remove it. */
 		r = netns_link_del(ctx->sk, host);
 		if (r >= 0 || r == -ENODEV)
 			r = netns_veth_create(ctx->sk, host, ctx->bridge_ifindex, ctx->mtu,
-					      PEER_IFNAME, netns_fd, &peer_ifindex);
+					      PEER_IFNAME, netns_fd, a.addr, &peer_ifindex);
 		/* Still in the way: the netns itself holds an eth0 from an earlier attach that was
 		 * detached. Its host end is a port without a lease; clear those and try once more. */
 		if (r == -EEXIST) {
 			r = with_leases(ctx, do_sweep, NULL);
 			if (r >= 0)
 				r = netns_veth_create(ctx->sk, host, ctx->bridge_ifindex, ctx->mtu,
-						      PEER_IFNAME, netns_fd, &peer_ifindex);
+						      PEER_IFNAME, netns_fd, a.addr, &peer_ifindex);
 		}
 	}
 	if (r < 0)

@@ -29,7 +29,7 @@ reach() { inns "$1" "$probe" connect "${@:2}" 2>&1; }
 DN() { inns $H "$dn" --bridge ${t}b --table $t --state-dir "$state" --host-port 8080 \
 	--host-port 53 "$@"; }
 
-tap_plan 28
+tap_plan 29
 
 ip -n $H link set lo up
 ok "dyno-net setup in the fake host" -- DN setup
@@ -42,6 +42,9 @@ a=$(DN attach web.1 /run/netns/$A)
 b=$(DN attach web.2 /run/netns/$B)
 is "$a $b" "172.30.0.2 172.30.0.3" "dynos A and B got distinct addresses"
 like "$(bridge -n $H -d link show | grep -c 'isolated on')" '^2$' "both bridge ports are isolated"
+mac_a=$(ip -n $A -br link show eth0 | awk '{print $3}')
+like "$(ip -n $H neigh show $a)" "lladdr $mac_a .*PERMANENT" \
+	"the host's neighbour entry for A is A's MAC, permanent (no ARP, no ARP spoofing)"
 
 # Upstream: a link from H to U; U has no route back to the dyno subnet, so only NAT works.
 ip -n $H link add ${t}up type veth peer name eth0 netns $U
