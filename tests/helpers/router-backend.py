@@ -195,9 +195,13 @@ class Backend:
             await self.ws_echo(reader, writer)
             return False
         else:
+            extra = ()
             if self.service:
+                loop = asyncio.get_running_loop()
+                t0 = loop.time()
                 await asyncio.sleep(self.service_time())
-            await self.send(writer, 200, f"hello from {self.args.name}\n".encode(),
+                extra = (f"X-Service-Us: {int((loop.time() - t0) * 1e6)}",)
+            await self.send(writer, 200, f"hello from {self.args.name}\n".encode(), extra,
                             head_only=head_only)
         return hmap.get("connection", "").lower() != "close"
 
