@@ -5,3 +5,6 @@ noinst_PROGRAMS += bench/netns-bench
 bench_netns_bench_SOURCES = bench/netns-bench.c
 bench_netns_bench_LDADD = $(NETNS_LIBS)
 EXTRA_DIST += bench/netns
+
+# bench/router, bench/balance: dyno-router against nginx and HAProxy; p2c against random.
+EXTRA_DIST += bench/router bench/balance bench/router-loadgen.py
