@@ -22,8 +22,9 @@ TESTS += tests/fuzz/fuzz-http
 EXTRA_DIST += tests/fuzz/corpus/http
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/libfuzzer-http
-tests_fuzz_libfuzzer_http_SOURCES = tests/fuzz/fuzz-http.c
+# The parser is compiled into the fuzzer itself so that libFuzzer sees its coverage.
+tests_fuzz_libfuzzer_http_SOURCES = tests/fuzz/fuzz-http.c \
+	common/http.c common/http-chunked.c common/http-util.c
 tests_fuzz_libfuzzer_http_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_libfuzzer_http_LDFLAGS = -fsanitize=fuzzer,address,undefined
-tests_fuzz_libfuzzer_http_LDADD = libcommon.a
 endif
