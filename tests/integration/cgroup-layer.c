@@ -299,6 +299,79 @@ static void test_oom(void)
 	is_int(leftovers(name), 0, "nothing left after destroy");
 }
 
+static bool swap_active(void)
+{
+	_cleanup_free_ char *s = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/swaps", 1 << 16, &s, NULL) < 0)
+		return false;
+	char *nl = strchr(s, '\n'); /* a header line, then one line per swap area */
+	return nl && nl[1] != '\0';
+}
+
+struct swaphog {
+	int report; /* the hog writes a byte when it holds 48 MiB */
+	int cont;   /* and reads one before it goes on to 512 MiB */
+};
+
+static void fn_swaphog(void *arg)
+{
+	struct swaphog *h = arg;
+	size_t len = 512 * MiB;
+	volatile char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+				0);
+	if (m == MAP_FAILED)
+		_exit(101);
+	for (size_t i = 0; i < 48 * MiB; i += 4096)
+		m[i] = 1;
+	char c;
+	if (write(h->report, "h", 1) != 1 || read(h->cont, &c, 1) != 1)
+		_exit(102);
+	for (size_t i = 48 * MiB; i < len; i += 4096)
+		m[i] = 1;
+	_exit(0);
+}
+
+/* Heroku's rule with swap: over the quota the dyno lives on in swap (R14), at 2x it dies (R15). */
+static void test_swap(void)
+{
+	if (!swap_active()) {
+		tap_skip("no swap on this machine: the quota is the kill line (tested above)");
+		return;
+	}
+	const char *name = tname("swap");
+	struct dyno_limits l = { .memory_bytes = 32 * MiB, .memory_kill_bytes = 64 * MiB };
+	_cleanup_dyno_cgroup_ struct dyno_cgroup *cg = NULL;
+	if (!is_int(dyno_cgroup_create(NULL, name, &l, &cg), 0, "create 32 MiB quota, 64 MiB kill"))
+		return;
+	int rep[2], cont[2];
+	if (pipe2(rep, O_CLOEXEC) == -1 || pipe2(cont, O_CLOEXEC) == -1)
+		tap_bail("pipe: %m");
+	struct swaphog h = { .report = rep[1], .cont = cont[0] };
+	int p[2];
+	pid_t pid = spawn(p, fn_swaphog, &h);
+	close(rep[1]);
+	close(cont[0]);
+	is_int(dyno_cgroup_attach(cg, pid), 0, "attach the swapping hog");
+	go(p);
+	char c;
+	ok(read_byte(rep[0], 120000, &c) == 1, "the hog holds 48 MiB, 1.5x its quota");
+	struct dyno_cgroup_stats st;
+	is_int(dyno_cgroup_stats(cg, &st), 0, "stats over the quota");
+	ok(waitpid(pid, NULL, WNOHANG) == 0, "the dyno still runs over its quota");
+	ok(st.over_quota, "over_quota is reported (R14)");
+	ok(st.swap_current > 0, "part of it is in swap (%" PRIu64 " bytes)", st.swap_current);
+	ok(st.memory_current <= 32 * MiB, "RAM stays at the quota (%" PRIu64 ")", st.memory_current);
+	is_int(st.oom_kills, 0, "no OOM kill yet");
+	(void)!write(cont[1], "c", 1);
+	ok(killed_by(reap(pid), SIGKILL), "at the kill line (2x quota) the hog is killed (R15)");
+	is_int(dyno_cgroup_stats(cg, &st), 0, "stats after the kill");
+	ok(st.oom_kills >= 1, "oom_kills counted (%" PRIu64 ")", st.oom_kills);
+	close(rep[0]);
+	close(cont[1]);
+	is_int(dyno_cgroup_destroy(TAKE_PTR(cg)), 0, "destroy");
+	is_int(leftovers(name), 0, "nothing left after destroy");
+}
+
 struct bomb {
 	int report; /* write end: the number of successful forks */
 };
@@ -569,6 +642,7 @@ int main(void)
 	test_attach_kill();
 	test_clone_into();
 	test_oom();
+	test_swap();
 	test_forkbomb();
 	test_freeze();
 	test_kill_tree();

@@ -7,7 +7,8 @@
 # The VM boots Debian's stock kernel (linux-image-amd64) with a tiny initramfs built here from
 # busybox-static and the kernel's virtio/9p modules (tests/vm/init, tests/vm/stage2). The host's
 # `/` is the VM's read-only root over 9p, so programs compiled on the host run unchanged in the
-# VM; /tmp, /run, /var/tmp and /root are tmpfs; $V2VM_WORK is shared writable at the same path.
+# VM; /tmp, /run, /var/tmp and /root are tmpfs; $V2VM_WORK is shared writable at the same path;
+# swap is a zram device.
 # CMD runs in the caller's cwd. Prints CMD's output and exits with its status; 255 when the VM
 # failed or timed out; 77 when the VM cannot run on this machine (no qemu, kernel or busybox).
 #
@@ -18,6 +19,7 @@
 #   V2VM_ACCEL    qemu accelerator (default: tcg; this host's /dev/kvm runs only special guests)
 #   V2VM_MEM, V2VM_SMP, V2VM_CPU   guest memory (MiB), vCPUs, CPU model
 #   V2VM_QEMU     the qemu binary (default: qemu-system-x86_64)
+#   V2VM_SWAP     size of the VM's zram swap (default: 256M; 0: no swap)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,7 +86,7 @@ timeout --kill-after=10 "${V2VM_TIMEOUT:-900}" "$qemu" \
 	-accel "$accel" -cpu "${V2VM_CPU:-max}" -m "${V2VM_MEM:-1024}" -smp "${V2VM_SMP:-2}" \
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=1 panic=-1 cgroup_no_v1=all v2vm.work=$work" \
+	-append "console=ttyS0 quiet loglevel=1 panic=-1 cgroup_no_v1=all v2vm.work=$work v2vm.swap=${V2VM_SWAP:-256M}" \
 	-fsdev local,id=r,path=/,security_model=passthrough,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=r,mount_tag=root \
 	-fsdev local,id=w,path="$work",security_model=passthrough \
