@@ -18,3 +18,10 @@ TESTS += tests/integration/router-conformance.sh tests/integration/router-malfor
 EXTRA_DIST += tests/integration/router-conformance.sh tests/integration/router-malformed.sh \
 	tests/integration/router-hcodes.sh tests/integration/router-reload.sh \
 	tests/integration/router-suite.py tests/helpers/router-backend.py
+
+# The route table, balancing, route stream and error pages, without sockets.
+check_PROGRAMS += tests/integration/router-table
+tests_integration_router_table_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JANSSON_CFLAGS)
+tests_integration_router_table_LDADD = librouter.a libtap.a libcommon.a $(URING_LIBS) \
+	$(JANSSON_LIBS) -lpthread
+TESTS += tests/integration/router-table
