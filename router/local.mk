@@ -14,10 +14,12 @@ EXTRA_DIST += router/README.md
 
 # Integration tests: each scenario starts its own router and backends on loopback.
 TESTS += tests/integration/router-conformance.sh tests/integration/router-malformed.sh \
-	tests/integration/router-hcodes.sh tests/integration/router-reload.sh
+	tests/integration/router-hcodes.sh tests/integration/router-reload.sh \
+	tests/integration/router-process.sh
 EXTRA_DIST += tests/integration/router-conformance.sh tests/integration/router-malformed.sh \
 	tests/integration/router-hcodes.sh tests/integration/router-reload.sh \
-	tests/integration/router-suite.py tests/helpers/router-backend.py
+	tests/integration/router-process.sh tests/integration/router-suite.py \
+	tests/helpers/router-backend.py
 
 # The route table, balancing, route stream and error pages, without sockets.
 check_PROGRAMS += tests/integration/router-table

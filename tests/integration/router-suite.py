@@ -863,13 +863,63 @@ def group_reload():
     done()
 
 
+def group_process():
+    env = Env()
+    a = env.backend("web.1")
+    env.write_routes(hello_apps(a))
+
+    # A parent binds the socket (as root could for port 80) and hands it over; the router
+    # drops to nobody and logs to a datagram socket as well.
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(128)
+    lport = lsock.getsockname()[1]
+    dgram_path = os.path.join(env.tmp, "log.sock")
+    dg = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dg.bind(dgram_path)
+    os.chmod(env.tmp, 0o755)
+    os.chmod(env.routes_path, 0o644)
+    port = env.free_port()
+    args = [ROUTER, "--listen-fd", str(lsock.fileno()), "--routes", env.routes_path,
+            "--request-log", "none", "--log-socket", dgram_path, "--workers", "2"]
+    if os.getuid() == 0:
+        args += ["--user", "nobody"]
+    p = subprocess.Popen(args, pass_fds=(lsock.fileno(),), stderr=subprocess.DEVNULL)
+    env.procs.append(p)
+    lsock.close()
+    env.router_proc = p
+    r = poll(lambda: get(lport)[0] if p.poll() is None else "exited", 10)
+    is_(r, 200, "--listen-fd: the inherited socket is served")
+    if os.getuid() == 0:
+        uids = [l for l in open(f"/proc/{p.pid}/status") if l.startswith("Uid:")][0].split()[1:]
+        is_(set(uids), {str(65534)}, "--user nobody: every uid is nobody's")
+    else:
+        ok(True, "# SKIP --user needs root")
+    dg.settimeout(5)
+    try:
+        msg = dg.recv(4096).decode()
+    except socket.timeout:
+        msg = ""
+    like(msg, r"^hello \S+ dynohost\[router\]: at=info method=GET path=\"/\" .*status=200",
+         "--log-socket: one datagram \"<app> <line>\" per request")
+    # Route file changes still apply after the privilege drop.
+    b = env.backend("web.2")
+    env.write_routes(hello_apps(b))
+    os.chmod(env.routes_path, 0o644)
+    ok(poll(lambda: get(lport)[3] == b"hello from web.2\n", 10),
+       "the dropped router still reloads the route file")
+    is_(env.stop_router(), 0, "stops cleanly")
+    dg.close()
+    done()
+
+
 def main():
     if not os.access(ROUTER, os.X_OK):
         skip_all(f"{ROUTER} not built")
     if shutil.which("curl") is None:
         skip_all("needs curl")
     groups = {"conformance": group_conformance, "malformed": group_malformed,
-              "hcodes": group_hcodes, "reload": group_reload}
+              "hcodes": group_hcodes, "reload": group_reload, "process": group_process}
     if len(sys.argv) != 2 or sys.argv[1] not in groups:
         print("usage: router-suite.py " + "|".join(groups), file=sys.stderr)
         sys.exit(2)
