@@ -46,6 +46,16 @@ enum {
 	SEEN_EXPECT_CONTINUE = 1u << 10,
 };
 
+/* A token s of length n equals the lowercase literal lit (same length): '|' 0x20 folds case
+ * for letters and maps no other token character onto a letter or '-'. */
+static inline bool token_is(const char *s, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((char)(s[i] | 0x20) != lit[i])
+			return false;
+	return true;
+}
+
 /* What one parse step says. */
 struct perr {
 	int status;
@@ -343,7 +353,7 @@ static struct perr field_line(struct http_parse_state *p, const struct http_limi
 	struct perr e = POK;
 	switch (name_len) {
 	case 4:
-		if (!response && http_str_case_eq(s, 4, "host", 4)) {
+		if (!response && token_is(s, "host", 4)) {
 			if (p->seen & SEEN_HOST)
 				return PERR(400, "duplicate Host");
 			if (!http_authority_valid(v, vl, false))
@@ -355,22 +365,22 @@ static struct perr field_line(struct http_parse_state *p, const struct http_limi
 		}
 		break;
 	case 6:
-		if (!response && http_str_case_eq(s, 6, "expect", 6)) {
+		if (!response && token_is(s, "expect", 6)) {
 			if (!http_str_case_eq(v, vl, "100-continue", 12))
 				return PERR(417, "unsupported expectation");
 			p->seen |= SEEN_EXPECT_CONTINUE;
 		}
 		break;
 	case 7:
-		if (http_str_case_eq(s, 7, "upgrade", 7))
+		if (token_is(s, "upgrade", 7))
 			p->seen |= SEEN_UPGRADE;
 		break;
 	case 10:
-		if (http_str_case_eq(s, 10, "connection", 10))
+		if (token_is(s, "connection", 10))
 			parse_connection(p, v, vl);
 		break;
 	case 14:
-		if (http_str_case_eq(s, 14, "content-length", 14)) {
+		if (token_is(s, "content-length", 14)) {
 			if (p->seen & SEEN_CL)
 				return PERR(400, "duplicate Content-Length");
 			if (memchr(s + raw, '\t', n - raw) ||
@@ -383,7 +393,7 @@ static struct perr field_line(struct http_parse_state *p, const struct http_limi
 		}
 		break;
 	case 17:
-		if (http_str_case_eq(s, 17, "transfer-encoding", 17)) {
+		if (token_is(s, "transfer-encoding", 17)) {
 			if (memchr(s + raw, '\t', n - raw) ||
 			    (n > raw && s[n - 1] == ' '))
 				return PERR(400, "malformed Transfer-Encoding");

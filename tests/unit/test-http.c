@@ -70,6 +70,8 @@ static const struct bad_case bad[] = {
 	{ "TE.CL", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n", 400 },
 	{ "duplicate equal Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 400 },
 	{ "duplicate different Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400 },
+	{ "duplicate CL, mixed case", "POST / HTTP/1.1\r\nHost: a\r\nCONTENT-LENGTH: 5\r\ncontent-length: 5\r\n\r\n", 400 },
+	{ "upper-case TE with CL", "POST / HTTP/1.1\r\nHost: a\r\nTRANSFER-ENCODING: CHUNKED\r\nContent-Length: 5\r\n\r\n", 400 },
 	{ "Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", 400 },
 	{ "Transfer-Encoding: xchunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 400 },
 	{ "Transfer-Encoding : chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", 400 },
