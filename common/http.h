@@ -25,6 +25,11 @@
  * - No allocation, no logging. Header storage is provided by the caller.
  * - Pipelining: after a head (and its body) the caller advances its buffer, calls
  *   http_request_reset() and parses again.
+ * - A head must lie within the first 4 GiB of the buffer (offsets are kept as uint32_t);
+ *   the limits keep real heads far below that.
+ * - Heroku mapping used by the router: request 414/431 → H25; 400/417/501/505 → H26;
+ *   any response error (502) → H17.
+ * - Thread-safe: no global mutable state; one parser struct per message in flight.
  */
 
 /* Heroku's documented router limits. */
