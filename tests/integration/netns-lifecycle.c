@@ -156,6 +156,14 @@ static void test_attach_view(struct netns_ctx *ctx)
 	is_int(netns_attach(ctx, "web.1", fd, &l), -EEXIST, "attaching the same dyno twice: -EEXIST");
 	is_int(count_leases(ctx), 1, "still one lease after the refused attach");
 	is_int(netns_attach(ctx, "bad id", fd, &l), -EINVAL, "an invalid id is refused");
+	{
+		_cleanup_close_ int notns = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		struct netns_lease x;
+		int links = count_links("dv");
+		ok(netns_attach(ctx, "web.bad", notns, &x) < 0, "attach with an fd that is no netns fails");
+		is_int(netns_lease_get(ctx, "web.bad", &x), -ENOENT, "and leaves no lease");
+		is_int(count_links("dv"), links, "and no link");
+	}
 	struct netns_lease g;
 	ok(netns_lease_get(ctx, "web.1", &g) == 0 && g.addr.s_addr == l.addr.s_addr,
 	   "netns_lease_get finds it");
