@@ -264,6 +264,13 @@ const struct http_header *http_request_header(const struct http_request *req, co
 	return i < 0 ? NULL : &req->headers[i];
 }
 
+const struct http_header *http_response_header(const struct http_response *resp,
+					       const char *name)
+{
+	ssize_t i = http_header_find(resp->headers, resp->nheaders, 0, name, strlen(name));
+	return i < 0 ? NULL : &resp->headers[i];
+}
+
 bool http_request_connection_has_token(const struct http_request *req, const char *token,
 				       size_t token_len)
 {

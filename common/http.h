@@ -297,6 +297,8 @@ bool http_connection_has_token(const struct http_header *headers, size_t n, cons
 const struct http_header *http_request_header(const struct http_request *req, const char *name);
 bool http_request_connection_has_token(const struct http_request *req, const char *token,
 				       size_t token_len);
+const struct http_header *http_response_header(const struct http_response *resp,
+					       const char *name);
 /* Whether a proxy must not forward field line h (one of headers[0..n)): Connection,
  * Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, and every field named in Connection —
  * except Host, Content-Length and Transfer-Encoding, which are never stripped because the

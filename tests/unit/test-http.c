@@ -694,6 +694,9 @@ static void test_responses(void)
 			HTTP_METHOD_GET, &r);
 	ok(st == 0 && r.nheaders == 3 && http_header_find(hdrs, r.nheaders, 1, S("set-cookie")) == 1,
 	   "repeated Set-Cookie kept");
+	const struct http_header *sc = http_response_header(&r, "SET-COOKIE");
+	ok(sc && slice_is(sc->value, "a=b") && !http_response_header(&r, "Location"),
+	   "response header lookup");
 
 	static const struct bad_case rbad[] = {
 		{ "TE and CL", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 502 },
