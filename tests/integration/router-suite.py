@@ -131,6 +131,7 @@ class Env:
     def router(self, *extra, routes=True, pass_fds=()):
         port = self.free_port()
         args = [ROUTER, "--listen", f"127.0.0.1:{port}", "--request-log", self.log_path]
+        args += os.environ.get("ROUTER_TEST_ARGS", "").split()
         if routes:
             args += ["--routes", self.routes_path]
         args += list(extra)
@@ -353,6 +354,25 @@ def group_conformance():
                             ("nope.dynohost.test", 404, "unknown app is 404"),
                             ("wild.example.com", 404, "wildcard needs a label")):
         is_(get(port, "/", host)[0], want, f"Host {host}: {why}")
+
+    # Heads larger than one receive buffer, and a head trickled in pieces.
+    bigh = [f"X-Big-{i}: " + chr(97 + i) * 8000 for i in range(6)]
+    st, _, _, body = get(port, "/echo", headers=bigh)
+    got = {k: v for k, v in json.loads(body)["headers"]} if st == 200 else {}
+    ok(st == 200 and all(got.get(f"X-Big-{i}") == chr(97 + i) * 8000 for i in range(6)),
+       "a 48 KB request head (over several receives) arrives intact", st)
+    c = Conn(port)
+    for piece in (b"GET /echo?trickle=1 HT", b"TP/1.1\r\nHost: hello.exa", b"mple.com\r\nX-A: ",
+                  b"b\r\n", b"\r\n"):
+        c.send(piece)
+        time.sleep(0.02)
+    st, _, _, body = c.read_response()
+    c.close()
+    ok(st == 200 and json.loads(body)["target"] == "/echo?trickle=1",
+       "a request head sent in five pieces is parsed", st)
+    st, h, _, body = get(port, "/bighead?n=100000")
+    ok(st == 200 and len(h.get("x-big", "")) == 100000 and body == b"ok",
+       "a 100 KB response head (over several receives) is relayed", (st, len(h.get("x-big", ""))))
 
     # Bodies.
     st, _, _, body = request(port, b"POST /echo HTTP/1.1\r\nHost: hello.example.com\r\n"
