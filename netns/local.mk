@@ -22,4 +22,9 @@ tests_integration_netns_lifecycle_LDADD = libtap.a $(NETNS_LIBS)
 tests_integration_netns_probe_SOURCES = tests/integration/netns-probe.c
 TESTS += tests/unit/test-netns-ipam tests/integration/netns-lifecycle \
 	tests/integration/netns-reach.sh tests/integration/netns-host.sh
+
+# The launcher calling netns (DYNO_NET_CALLBACK + netns_attach_cb), as dyno exec --net bridge.
+check_PROGRAMS += tests/integration/netns-launcher
+tests_integration_netns_launcher_LDADD = libtap.a $(DYNORUNTIME_LIBS) $(NETNS_LIBS)
+TESTS += tests/integration/netns-launcher
 EXTRA_DIST += tests/integration/netns-reach.sh tests/integration/netns-host.sh
