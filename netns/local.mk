@@ -7,6 +7,7 @@ libnetns_a_SOURCES = \
 	netns/netns-link.c \
 	netns/netns-nft.c
 libnetns_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(NFTABLES_CFLAGS)
+EXTRA_DIST += netns/README.md
 # What a program linking libnetns.a adds to its LDADD.
 NETNS_LIBS = libnetns.a libcommon.a $(NL_LIBS) $(NFTABLES_LIBS)
 
