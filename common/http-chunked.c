@@ -11,8 +11,15 @@
 enum {
 	C_SIZE_FIRST = 0, /* first hex digit of a chunk-size */
 	C_SIZE,           /* more hex digits, or what follows them */
-	C_SIZE_BWS,       /* whitespace after the size: only ";" may follow */
-	C_EXT,            /* chunk extensions up to CR */
+	C_BWS,            /* whitespace after the size or a value: only ";" may follow */
+	C_EXT_PRE_NAME,   /* after ";": BWS, then an extension name */
+	C_EXT_NAME,       /* in an extension name */
+	C_EXT_NAME_BWS,   /* whitespace after a name: "=" or ";" must follow */
+	C_EXT_PRE_VAL,    /* after "=": BWS, then a token or a quoted-string */
+	C_EXT_VAL,        /* in a token value */
+	C_EXT_QUOTED,     /* in a quoted-string value */
+	C_EXT_QUOTED_ESC, /* after a backslash in a quoted-string */
+	C_EXT_VAL_END,    /* after the closing quote */
 	C_SIZE_LF,        /* LF after the size line's CR */
 	C_DATA,           /* chunk data */
 	C_DATA_CR,        /* CR after chunk data */
@@ -110,11 +117,24 @@ ssize_t http_chunked_next(struct http_chunked *c, const char *buf, size_t len,
 			c->state = C_SIZE;
 			break;
 		case C_SIZE:
-		case C_SIZE_BWS:
-		case C_EXT:
+		case C_BWS:
+		case C_EXT_PRE_NAME:
+		case C_EXT_NAME:
+		case C_EXT_NAME_BWS:
+		case C_EXT_PRE_VAL:
+		case C_EXT_VAL:
+		case C_EXT_QUOTED:
+		case C_EXT_QUOTED_ESC:
+		case C_EXT_VAL_END: {
+			/* chunk-size [ chunk-ext ] CRLF, with
+			 * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) */
+			uint32_t st = c->state;
+			bool ws = ch == ' ' || ch == '\t';
 			if (ch == '\r' || ch == '\n') {
-				if (c->state == C_SIZE_BWS)
-					return fail(c, 400, "whitespace after chunk size");
+				if (st != C_SIZE && st != C_EXT_NAME && st != C_EXT_VAL &&
+				    st != C_EXT_VAL_END)
+					return fail(c, 400, st == C_BWS ? "whitespace before end of chunk line"
+									: "invalid chunk extension");
 				if (ch == '\r') {
 					c->state = C_SIZE_LF;
 					break;
@@ -125,22 +145,49 @@ ssize_t http_chunked_next(struct http_chunked *c, const char *buf, size_t len,
 				c->line_len = 0;
 				break;
 			}
-			if (c->state == C_SIZE && is_hexdig(ch)) {
+			if (st == C_SIZE && is_hexdig(ch)) {
 				if (c->remaining > (uint64_t)INT64_MAX >> 4)
 					return fail(c, 400, "chunk size too large");
 				c->remaining = (c->remaining << 4) | hexval(ch);
-			} else if (c->state != C_EXT && (ch == ' ' || ch == '\t')) {
-				c->state = C_SIZE_BWS;
-			} else if (c->state != C_EXT && ch == ';') {
-				c->state = C_EXT;
-			} else if (c->state != C_EXT || !is_vchar_ws(ch)) {
-				/* extension names and values are not interpreted, only bounded */
-				return fail_char(c, ch, c->state == C_EXT ? "invalid chunk extension"
-									  : "invalid chunk size");
+			} else if (st == C_EXT_QUOTED) {
+				if (ch == '"')
+					c->state = C_EXT_VAL_END;
+				else if (ch == '\\')
+					c->state = C_EXT_QUOTED_ESC;
+				else if (!is_vchar_ws(ch))
+					return fail_char(c, ch, "invalid chunk extension");
+			} else if (st == C_EXT_QUOTED_ESC) {
+				if (!is_vchar_ws(ch))
+					return fail_char(c, ch, "invalid chunk extension");
+				c->state = C_EXT_QUOTED;
+			} else if (ws) {
+				if (st == C_SIZE || st == C_EXT_VAL || st == C_EXT_VAL_END)
+					c->state = C_BWS;
+				else if (st == C_EXT_NAME)
+					c->state = C_EXT_NAME_BWS;
+				/* else stays: BWS before a name or a value, or more of it */
+			} else if (ch == ';') {
+				if (st == C_EXT_PRE_NAME || st == C_EXT_PRE_VAL)
+					return fail(c, 400, "invalid chunk extension");
+				c->state = C_EXT_PRE_NAME;
+			} else if (ch == '=') {
+				if (st != C_EXT_NAME && st != C_EXT_NAME_BWS)
+					return fail(c, 400, "invalid chunk extension");
+				c->state = C_EXT_PRE_VAL;
+			} else if (ch == '"' && st == C_EXT_PRE_VAL) {
+				c->state = C_EXT_QUOTED;
+			} else if (is_tchar(ch) && (st == C_EXT_PRE_NAME || st == C_EXT_NAME)) {
+				c->state = C_EXT_NAME;
+			} else if (is_tchar(ch) && (st == C_EXT_PRE_VAL || st == C_EXT_VAL)) {
+				c->state = C_EXT_VAL;
+			} else {
+				return fail_char(c, ch, st == C_SIZE ? "invalid chunk size"
+								     : "invalid chunk extension");
 			}
 			if (++c->line_len > lim->chunk_line_max)
 				return fail(c, 400, "chunk size line too long");
 			break;
+		}
 		case C_SIZE_LF:
 			if (ch != '\n')
 				return fail_char(c, ch, "bare CR in chunked framing");

@@ -554,6 +554,8 @@ static void test_chunked(void)
 	ok(st == 0, "trailers that only look like forbidden names");
 	st = chunked_status(S("7FFFFFFFFFFFFFFF\r\nabc"), NULL, NULL);
 	is_int(st, -1, "chunk size 2^63-1 accepted, waiting for data");
+	st = chunked_status(S("5 ; a = b ;c;d=\"x\\\"y;z\" ; e\r\nhello\r\n0\r\n\r\n"), &used, &bytes);
+	ok(st == 0 && bytes == 5, "extensions: BWS, tokens, quoted-string with escapes");
 	st = chunked_status(S("5\r\nhel"), NULL, NULL);
 	is_int(st, -1, "incomplete chunk");
 
@@ -570,6 +572,14 @@ static void test_chunked(void)
 		{ "bare LF after size", "5\nhello\r\n0\r\n\r\n", 400 },
 		{ "bare CR after size", "5\rhello\r\n0\r\n\r\n", 400 },
 		{ "CTL in extension", "5;a\x01\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "empty extension", "5;\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "extension without name", "5;=v\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "extension with empty value", "5;a=\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "unterminated quoted extension", "5;a=\"v\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "CR inside quoted extension", "5;a=\"v\r\n\"\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "extension value with a slash", "5;a=b/c\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "whitespace before CRLF after extension", "5;a=b \r\nhello\r\n0\r\n\r\n", 400 },
+		{ "two quoted strings", "5;a=\"b\"\"c\"\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "LF in extension", "5;a\nb\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "obs-fold in trailer", "0\r\nA: b\r\n c\r\n\r\n", 400 },
 		{ "space before colon in trailer", "0\r\nA : b\r\n\r\n", 400 },
