@@ -63,13 +63,17 @@ static int lift(int fd)
 	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
-static int setup_stdio(const struct dyno_plan *plan, int *ctl)
+/* Every fd the child still needs is lifted first, dyno-init's included: one of them may sit
+ * on 0..3 (a caller with closed stdio) and would be overwritten. */
+static int setup_stdio(const struct dyno_plan *plan, int *ctl, int *init_fd)
 {
 	int in = plan->stdin_fd >= 0 ? lift(plan->stdin_fd) : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int out = lift(plan->stdout_fd), err = lift(plan->stderr_fd), c = lift(*ctl);
-	if (in < 0 || out < 0 || err < 0 || c < 0)
+	int exe = lift(*init_fd);
+	if (in < 0 || out < 0 || err < 0 || c < 0 || exe < 0)
 		return -errno;
 	*ctl = c;
+	*init_fd = exe;
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		return -errno;
 	if (dup2(c, DYNO_INIT_CTL_FD) == -1)
@@ -84,7 +88,7 @@ static int setup_stdio(const struct dyno_plan *plan, int *ctl)
 void dyno_child_main(const struct dyno_plan *plan)
 {
 	enum dyno_step step = DYNO_STEP_PREPARE;
-	int ctl = plan->ctl_fd;
+	int ctl = plan->ctl_fd, init_fd = plan->init_fd;
 	int r;
 
 	if (plan->kill_on_parent_death && prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
@@ -136,7 +140,7 @@ void dyno_child_main(const struct dyno_plan *plan)
 		goto fail;
 	}
 	step = DYNO_STEP_STDIO;
-	if ((r = setup_stdio(plan, &ctl)) < 0)
+	if ((r = setup_stdio(plan, &ctl, &init_fd)) < 0)
 		goto fail;
 	umask(022);
 
@@ -146,7 +150,7 @@ void dyno_child_main(const struct dyno_plan *plan)
 	if ((r = dyno_seccomp_load(plan->seccomp)) < 0)
 		goto fail;
 	step = DYNO_STEP_EXEC_INIT;
-	syscall(SYS_execveat, plan->init_fd, "", plan->init_argv, plan->init_envp, AT_EMPTY_PATH);
+	syscall(SYS_execveat, init_fd, "", plan->init_argv, plan->init_envp, AT_EMPTY_PATH);
 	r = -errno;
 fail:
 	dyno_child_report(ctl, step, r);

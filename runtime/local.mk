@@ -43,3 +43,6 @@ TESTS += tests/integration/runtime-escape.sh tests/integration/runtime-basic.sh 
 	tests/integration/runtime-cgroup.sh tests/integration/runtime-many.sh \
 	tests/integration/runtime-net.sh
 CGROUP2_TESTS += tests/integration/runtime-cgroup.sh
+check_PROGRAMS += tests/integration/runtime-api
+tests_integration_runtime_api_LDADD = libtap.a $(DYNORUNTIME_LIBS)
+TESTS += tests/integration/runtime-api
