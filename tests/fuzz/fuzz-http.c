@@ -263,6 +263,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ssize_t n = request_both(&lim, data + off, len, cut, &req);
 		if (n <= 0)
 			break;
+		if (lim.flags == 0) {
+			/* What strict mode accepts, lenient mode accepts the same way. */
+			struct http_limits lax = lim;
+			lax.flags = HTTP_LENIENT_LF | HTTP_LENIENT_TARGET;
+			struct http_request l;
+			http_request_init(&l, &lax, NULL, 0);
+			if (http_request_parse(&l, (const char *)data + off, len) != n ||
+			    l.body != req.body || l.content_length != req.content_length ||
+			    l.keep_alive != req.keep_alive || l.host.len != req.host.len)
+				fail("request: lenient mode disagrees with strict mode");
+		}
 		off += (size_t)n;
 		if (req.body == HTTP_BODY_LENGTH) {
 			if (req.content_length > size - off)
