@@ -190,6 +190,14 @@ static struct upstream *upstream_new(struct worker *w, struct backend *be)
 	return u;
 }
 
+/* Methods a client may repeat (RFC 9110 9.2.2): safe to send again after a failure that may
+ * have come after the dyno read the request. */
+static bool idempotent(enum http_method m)
+{
+	return m == HTTP_METHOD_GET || m == HTTP_METHOD_HEAD || m == HTTP_METHOD_OPTIONS ||
+	       m == HTTP_METHOD_PUT || m == HTTP_METHOD_DELETE || m == HTTP_METHOD_TRACE;
+}
+
 /* A pooled connection the dyno closed meanwhile reads EOF (or data it should not send). */
 static bool pooled_alive(struct upstream *u)
 {
@@ -735,7 +743,8 @@ static void pick_and_send(struct client *c)
 		/* A connection idle for a while may have been closed by the dyno: check before
 		 * use when the request could not be replayed on a fresh one. A recently used
 		 * one is trusted (a failure before any response byte is retried). */
-		if ((!c->replayable || w->now_ms - u->pooled_at > 1000) && !pooled_alive(u)) {
+		if ((!c->replayable || !idempotent(c->req_method) || w->now_ms - u->pooled_at > 1000) &&
+		    !pooled_alive(u)) {
 			upstream_close(u);
 			continue;
 		}
@@ -1381,7 +1390,9 @@ static void upstream_recv_done(struct upstream *u, int res, unsigned flags)
 				respond_error(c, ROUTER_H13, 503);
 				return;
 			}
-			if (u->reused && c->replayable) {
+			/* A kept-alive connection the dyno closed as the request arrived: the
+			 * request was not processed if it is idempotent to begin with. */
+			if (u->reused && c->replayable && idempotent(c->req_method)) {
 				retry_or_fail(c, ROUTER_H13, true);
 				return;
 			}

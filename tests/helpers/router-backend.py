@@ -12,6 +12,7 @@ that records every byte it receives, and misbehaves on request, by path:
   /status?code=N    an empty response with that status
   /ws               websocket handshake, then echo every frame back (text/binary)
   /conn             200 with the number of this TCP connection (keep-alive reuse)
+  /closeafter       200 "bye" (keep-alive by its headers), then closes the connection
   /bighead?n=N      a response head with an N-byte field value
   /bad              a malformed response (two Content-Length fields: H17)
   /http10           an HTTP/1.0 response without Content-Length, closed after
@@ -179,6 +180,9 @@ class Backend:
         elif path == "/bad":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
             await writer.drain()
+            return False
+        elif path == "/closeafter":
+            await self.send(writer, 200, b"bye")
             return False
         elif path == "/bighead":
             await self.send(writer, 200, b"ok", (f"X-Big: {'v' * int(q.get('n', '100000'))}",))

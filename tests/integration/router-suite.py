@@ -454,6 +454,22 @@ def group_conformance():
         conns.add(get(port, "/conn")[3])
     is_(len(conns), 1, "sequential requests from new clients reuse one dyno connection")
 
+    # The dyno closes a kept-alive connection right after a response: the next requests
+    # (idempotent: retried on a fresh connection; POST: the stale one is detected first)
+    # still succeed.
+    def close_wait():
+        r = subprocess.run(["ss", "-Htn", "state", "close-wait", "dst", f"127.0.0.1:{a['port']}"],
+                           capture_output=True, text=True)
+        return r.stdout.strip() != ""
+    sts = []
+    for method in ("GET", "POST", "GET", "DELETE", "POST"):
+        get(port, "/closeafter")
+        poll(close_wait, 5)  # the router's pooled connection has seen the dyno's FIN
+        st, _, _, body = request(port, f"{method} /echo HTTP/1.1\r\nHost: hello.example.com\r\n"
+                                        f"Content-Length: 2\r\n\r\nhi".encode())
+        sts.append((st, json.loads(body)["body"] if st == 200 else body[:80]))
+    is_(sts, [(200, "hi")] * 5, "dyno-closed keep-alive connections never fail a request")
+
     c = Conn(port)
     c.send(b"GET / HTTP/1.1\r\nHost: hello.example.com\r\nConnection: close\r\n\r\n")
     st, h, _, _ = c.read_response()
