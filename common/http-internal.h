@@ -11,7 +11,8 @@
 /* One byte per character: 1 when the character is in the class (tables in http-util.c). */
 extern const uint8_t http_tchar_tab[256];       /* RFC 9110 tchar */
 extern const uint8_t http_vchar_ws_tab[256];    /* field-value: VCHAR, obs-text, SP, HTAB */
-extern const uint8_t http_target_tab[256];      /* RFC 3986 characters of a request-target */
+extern const uint8_t http_target_tab[256];      /* request-target default: VCHAR but '#' */
+extern const uint8_t http_target_rfc_tab[256];  /* RFC 3986 characters of a request-target */
 extern const uint8_t http_target_lenient_tab[256]; /* VCHAR and obs-text */
 extern const uint8_t http_regname_tab[256];     /* reg-name: unreserved, pct, sub-delims */
 extern const uint8_t http_hexdig_tab[256];
@@ -24,14 +25,6 @@ static inline bool is_tchar(char c)
 static inline bool is_vchar_ws(char c)
 {
 	return http_vchar_ws_tab[(uint8_t)c];
-}
-static inline bool is_target(char c)
-{
-	return http_target_tab[(uint8_t)c];
-}
-static inline bool is_target_lenient(char c)
-{
-	return http_target_lenient_tab[(uint8_t)c];
 }
 static inline bool is_regname(char c)
 {

@@ -446,9 +446,12 @@ static struct perr request_line(struct http_request *req, const char *buf, size_
 		return e;
 
 	const char *tg = s + t;
-	bool lenient = req->limits->flags & HTTP_LENIENT_TARGET;
+	uint32_t fl = req->limits->flags;
+	const uint8_t *tab = (fl & HTTP_STRICT_TARGET)	  ? http_target_rfc_tab
+			     : (fl & HTTP_LENIENT_TARGET) ? http_target_lenient_tab
+							  : http_target_tab;
 	for (size_t k = 0; k < tl; k++)
-		if (!(lenient ? is_target_lenient(tg[k]) : is_target(tg[k])))
+		if (!tab[(uint8_t)tg[k]])
 			return bad_char(tg[k], "invalid character in request-target");
 
 	enum http_method m = http_method_lookup(s, p->method_len);

@@ -46,9 +46,13 @@ enum {
 	/* Accept a bare LF as a line terminator (heads, chunk lines, trailers). A bare CR is
 	 * always an error. */
 	HTTP_LENIENT_LF = 1u << 0,
-	/* Accept any VCHAR / obs-text in the request-target (default: only the RFC 3986
-	 * characters; `"<>\^`{|}`, '#', and bytes >= 0x80 are 400). CTLs, SP, DEL stay errors. */
+	/* Request-target characters. Default: visible ASCII except '#' (a fragment is never
+	 * sent); CTLs, SP, DEL and bytes >= 0x80 are 400. Browsers send `{|}^` raw in query
+	 * strings, so the default accepts them, like HAProxy and nginx do.
+	 * HTTP_LENIENT_TARGET also accepts '#' and bytes >= 0x80 (raw UTF-8). */
 	HTTP_LENIENT_TARGET = 1u << 1,
+	/* Only the RFC 3986 characters: `"<>\^`{|}` are 400 too. Wins over LENIENT_TARGET. */
+	HTTP_STRICT_TARGET = 1u << 2,
 };
 
 /* All lengths exclude the line's CRLF. Exactly at a limit is accepted, one byte over is not. */
@@ -166,7 +170,7 @@ struct http_request {
 
 /*
  * Request rules beyond the grammar (all 400 unless noted):
- * - method: token; target: no CTL/SP/DEL, RFC 3986 characters unless HTTP_LENIENT_TARGET,
+ * - method: token; target: see HTTP_*_TARGET (default: visible ASCII but '#'),
  *   form must match the method (CONNECT → authority-form, "*" → OPTIONS only), absolute-form
  *   only with http/https schemes and no userinfo; version: exactly "HTTP/" DIGIT "." DIGIT,
  *   major other than 1 → 505.

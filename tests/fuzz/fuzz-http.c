@@ -249,6 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lim.flags |= HTTP_LENIENT_LF;
 	if (opt & 4)
 		lim.flags |= HTTP_LENIENT_TARGET;
+	if (opt & 0x80)
+		lim.flags |= HTTP_STRICT_TARGET;
 
 	uint64_t seed = 0x9e3779b97f4a7c15ull ^ size;
 	for (size_t i = 0; i < size && i < 64; i++)
