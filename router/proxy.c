@@ -65,7 +65,8 @@ static void drop_rx(struct worker *w, unsigned flags, char **fallback)
 	*fallback = NULL;
 }
 
-static void prep_recv(struct worker *w, int fd, char **fallback, uint64_t ud, bool use_fallback)
+static struct io_uring_sqe *prep_recv(struct worker *w, int fd, char **fallback, uint64_t ud,
+				      bool use_fallback)
 {
 	struct io_uring_sqe *sqe = worker_sqe(w);
 	if (use_fallback) {
@@ -78,6 +79,14 @@ static void prep_recv(struct worker *w, int fd, char **fallback, uint64_t ud, bo
 		sqe->buf_group = BGID;
 	}
 	io_uring_sqe_set_data64(sqe, ud);
+	return sqe;
+}
+
+/* A receive that cannot have data yet (we just sent a request or finished a response): skip
+ * the first attempt and go straight to waiting for the socket. */
+static void set_poll_first(struct io_uring_sqe *sqe)
+{
+	sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 }
 
 static void client_post_recv(struct client *c, bool fallback)
@@ -616,7 +625,8 @@ static void start_exchange_from_input(struct client *c)
 		return;
 	}
 	c->state = C_IDLE;
-	client_post_recv(c, false);
+	set_poll_first(prep_recv(c->w, c->fd, &c->rx_fallback, UD(c, TAG_C_RECV), false));
+	c->ops++;
 	timer_arm(c->w, &c->timer, TQ_KEEPALIVE);
 }
 
@@ -1364,7 +1374,8 @@ static void upstream_send_done(struct upstream *u, int res)
 	}
 	timer_disarm(w, &c->timer);
 	c->state = C_WAIT_RESP;
-	upstream_post_recv(u, false);
+	set_poll_first(prep_recv(w, u->fd, &u->rx_fallback, UD(u, TAG_U_RECV), false));
+	u->ops++;
 	timer_arm(w, &u->timer, TQ_FIRST_BYTE);
 }
 
