@@ -30,7 +30,7 @@ static const char req[] =
 static double now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: less noise on shared cores */
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 

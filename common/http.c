@@ -144,33 +144,81 @@ static size_t value_scan_tail(const char *s, size_t n)
 	return n;
 }
 
-/* Offset of the first byte of s[0..n) that may not appear in a field value (CTLs but HTAB,
- * DEL), or n. 16 bytes at a time where SSE2 is there: this is the parser's hot loop. */
-static size_t value_scan(const char *s, size_t n)
+#ifdef __SSE2__
+/* Bit i set when byte i of the 16 at p may not appear in a field value (CTL but HTAB, DEL). */
+static inline unsigned bad_value16(const char *p)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f), ht = _mm_set1_epi8(0x09),
+		      del = _mm_set1_epi8(0x7f);
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f); /* v <= 0x1f */
+	ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, ht), ctl);
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(v, del)));
+}
+
+/* Bit i set when byte i of the 16 at p is not one of [A-Za-z0-9-], the usual name bytes. */
+static inline unsigned unusual_name16(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i l = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+	__m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l);
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	__m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+	__m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+	unsigned ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash));
+	return ~ok & 0xffffu;
+}
+#endif
+
+/*
+ * Offset of the first byte of line[from..n) that may not appear in a field value, or n.
+ * The bytes line[0..from) are a field name, ':' and OWS, all valid value bytes, so 16-byte
+ * blocks may overlap them: this is the parser's hot loop.
+ */
+static size_t value_scan(const char *line, size_t from, size_t n)
+{
+	size_t i = from;
+#ifdef __SSE2__
+	if (n >= 16) {
+		for (; i + 16 <= n; i += 16)
+			if (bad_value16(line + i))
+				return i + value_scan_tail(line + i, n - i);
+		if (i < n && bad_value16(line + n - 16))
+			return i + value_scan_tail(line + i, n - i);
+		return n;
+	}
+#endif
+	return i + value_scan_tail(line + i, n - i);
+}
+
+/* Offset of the first byte of line[0..n) that is not a tchar (normally the ':'), or n. */
+static size_t name_scan(const char *line, size_t n)
 {
 	size_t i = 0;
 #ifdef __SSE2__
-	const __m128i c1f = _mm_set1_epi8(0x1f), ht = _mm_set1_epi8(0x09),
-		      del = _mm_set1_epi8(0x7f);
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f); /* v <= 0x1f */
-		ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, ht), ctl);
-		__m128i bad = _mm_or_si128(ctl, _mm_cmpeq_epi8(v, del));
-		if (_mm_movemask_epi8(bad))
-			return i + value_scan_tail(s + i, n - i);
-	}
-	if (n >= 16 && i < n) {
-		/* The last 16 bytes, overlapping what was already checked. */
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
-		__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f);
-		ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, ht), ctl);
-		__m128i bad = _mm_or_si128(ctl, _mm_cmpeq_epi8(v, del));
-		if (!_mm_movemask_epi8(bad))
-			return n;
+	if (n >= 16) {
+		for (;;) {
+			unsigned m;
+			if (i + 16 <= n)
+				m = unusual_name16(line + i);
+			else if (i < n)
+				m = unusual_name16(line + n - 16) >> (i - (n - 16));
+			else
+				return n;
+			if (!m) {
+				i += 16;
+				continue;
+			}
+			i += (size_t)__builtin_ctz(m);
+			if (!is_tchar(line[i]))
+				return i;
+			i++; /* a rarer tchar such as '_' or '.' */
+		}
 	}
 #endif
-	return i + value_scan_tail(s + i, n - i);
+	while (i < n && is_tchar(line[i]))
+		i++;
+	return i;
 }
 
 /* "HTTP/" DIGIT "." DIGIT: 0 ok (sets *minor), else an error. */
@@ -317,9 +365,7 @@ static struct perr field_line(struct http_parse_state *p, const struct http_limi
 
 	if (s[0] == ' ' || s[0] == '\t')
 		return PERR(400, "obs-fold or whitespace before field name");
-	size_t i = 0;
-	while (i < n && is_tchar(s[i]))
-		i++;
+	size_t i = name_scan(s, n);
 	if (i == n)
 		return PERR(400, "field line without colon");
 	if (s[i] != ':') {
@@ -333,7 +379,7 @@ static struct perr field_line(struct http_parse_state *p, const struct http_limi
 	if (!response && name_len > lim->header_name_max)
 		return PERR(big, "field name too long");
 	size_t raw = i + 1; /* value including OWS */
-	i = raw + value_scan(s + raw, n - raw);
+	i = value_scan(s, raw, n);
 	if (i < n)
 		return bad_char(s[i], "invalid character in field value");
 	size_t vs = raw, ve = n;

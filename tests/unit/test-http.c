@@ -112,6 +112,10 @@ static const struct bad_case bad[] = {
 	{ "CTL deep in a long value", "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef0123456789\x02xyz\r\n\r\n", 400 },
 	{ "DEL at the end of a long value", "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef0123456789abcdef012\x7f\r\n\r\n", 400 },
 	{ "ESC in the first 16 bytes of a value", "GET / HTTP/1.1\r\nHost: a\r\nX: 01\x1b" "3456789abcdef0123456789abcdef\r\n\r\n", 400 },
+	{ "CTL deep in a long field name", "GET / HTTP/1.1\r\nHost: a\r\nX-Very-Long-Field-Name\x01Here: v\r\n\r\n", 400 },
+	{ "space before colon after a long name", "GET / HTTP/1.1\r\nHost: a\r\nX-Very-Long-Field-Name-Here : v\r\n\r\n", 400 },
+	{ "slash in a long field name", "GET / HTTP/1.1\r\nHost: a\r\nX-Very_Long.Field/Name: v\r\n\r\n", 400 },
+	{ "long field line without colon", "GET / HTTP/1.1\r\nHost: a\r\nX-Very-Long-Field-Name-Here-And-More\r\n\r\n", 400 },
 	{ "field without colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400 },
 	{ "empty field name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400 },
 	{ "invalid char in field name", "GET / HTTP/1.1\r\nHost: a\r\nX@Y: b\r\n\r\n", 400 },
@@ -239,6 +243,17 @@ static void test_simple_get(void)
 	http_request_init(&req, NULL, hdrs, NHDR);
 	ok(http_request_parse(&req, tabs, sizeof(tabs) - 1) > 0 && slice_is(hdrs[1].value, "a\tb"),
 	   "HTAB inside a value is kept, around it trimmed");
+	static const char names[] = "GET / HTTP/1.1\r\nHost: a\r\nX_A.b~c!d#e$f%g&h'i*j+k^l`m|n: 1\r\n"
+				    "x-a-much-longer-field-name-with-digits-0123456789_and.more:2\r\n"
+				    "A:3\r\nShort-Name-15ch: 4\r\n\r\n";
+	http_request_init(&req, NULL, hdrs, NHDR);
+	ok(http_request_parse(&req, names, sizeof(names) - 1) > 0 && req.nheaders == 5 &&
+		   slice_is(hdrs[1].name, "X_A.b~c!d#e$f%g&h'i*j+k^l`m|n") &&
+		   slice_is(hdrs[2].name,
+			    "x-a-much-longer-field-name-with-digits-0123456789_and.more") &&
+		   slice_is(hdrs[2].value, "2") && slice_is(hdrs[3].name, "A") &&
+		   slice_is(hdrs[4].name, "Short-Name-15ch"),
+	   "field names with every tchar, long and short");
 }
 
 static void test_keep_alive(void)
