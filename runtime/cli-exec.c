@@ -36,8 +36,10 @@ static void usage(FILE *f)
 		"  --port N             set $PORT\n"
 		"  --name NAME          $DYNO (default run.<pid>)\n"
 		"  --id ID              the dyno's id: cgroup, run dir, hostname (default exec-<pid>)\n"
-		"  --net none|bridge    network (default none: only lo); bridge: a veth on the\n"
-		"                       host bridge, an address from its subnet, NAT egress\n"
+		"  --net bridge|none    network. bridge (default): a veth on the host bridge, an\n"
+		"                       address from its subnet, NAT egress (the bridge, forwarding\n"
+		"                       and dynohost's nftables table are set up when missing);\n"
+		"                       none: a network namespace with only lo\n"
 		"  --bridge NAME        the bridge (default dyno0)\n"
 		"  --subnet CIDR        its subnet (default 172.30.0.0/16)\n"
 		"  --net-state DIR      where leases persist (default /var/lib/dynohost/net)\n"
@@ -264,6 +266,7 @@ int cli_exec(int argc, char **argv)
 		return log_error_errno(ENOMEM, "out of memory"), 125;
 	dyno_params_init(&p);
 	p.kill_on_parent_death = true;
+	p.net = DYNO_NET_CALLBACK; /* bridge, as the host service runs dynos */
 	p.run_dir = getenv("DYNOHOST_RUN_DIR");
 	if (p.run_dir && !*p.run_dir)
 		p.run_dir = NULL;

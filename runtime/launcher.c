@@ -171,13 +171,14 @@ static void queue_line(struct dyno *d, enum dyno_stream stream, const char *data
 	d->queued_bytes += len + 1;
 }
 
-/* Read what the pipe has; split into lines. Returns 1 at EOF (fd closed), 0 otherwise. */
-static int drain_stream(struct dyno *d, struct dyno_partial *s)
+/* Read what the pipe has (at most max_reads reads, so one chatty dyno cannot hold up a caller
+ * that serves many; 0: until it is empty); split into lines. Returns 1 at EOF, 0 otherwise. */
+static int drain_stream(struct dyno *d, struct dyno_partial *s, unsigned max_reads)
 {
 	char buf[16384];
 	if (s->fd < 0)
 		return 1;
-	for (;;) {
+	for (unsigned reads = 0; max_reads == 0 || reads < max_reads; reads++) {
 		ssize_t n = read(s->fd, buf, sizeof(buf));
 		if (n == -1) {
 			if (errno == EINTR)
@@ -206,6 +207,7 @@ static int drain_stream(struct dyno *d, struct dyno_partial *s)
 			}
 		}
 	}
+	return 0;
 }
 
 int dyno_next_line(struct dyno *d, struct dyno_line *ret)
@@ -277,8 +279,8 @@ static void finish(struct dyno *d)
 		(void)fcntl(d->out.fd, F_SETFL, flags & ~O_NONBLOCK);
 	if (d->err.fd >= 0 && (flags = fcntl(d->err.fd, F_GETFL)) != -1)
 		(void)fcntl(d->err.fd, F_SETFL, flags & ~O_NONBLOCK);
-	drain_stream(d, &d->out);
-	drain_stream(d, &d->err);
+	drain_stream(d, &d->out, 0);
+	drain_stream(d, &d->err, 0);
 	drain_ctl(d);
 	if (d->cg) {
 		if (dyno_cgroup_stats(d->cg, &d->stats) == 0)
@@ -333,8 +335,8 @@ int dyno_process(struct dyno *d)
 {
 	if (d->state == DYNO_STATE_EXITED)
 		return 1;
-	drain_stream(d, &d->out);
-	drain_stream(d, &d->err);
+	drain_stream(d, &d->out, 16);
+	drain_stream(d, &d->err, 16);
 	drain_ctl(d);
 	return reap(d, false);
 }

@@ -48,7 +48,7 @@ ok "writes to /app do not reach the slug" test ! -e "$SLUG/new.txt"
 is "$(dx --slug "$SLUG" -- id)" "uid=10000(dyno) gid=10000(dyno) groups=10000(dyno)" "unprivileged uid/gid"
 is "$(dx --uid 4242 --gid 4343 -- 'dynoprobe id')" "id: uid=4242 euid=4242 gid=4343 egid=4343" "configurable uid/gid"
 id=$RT_PREFIX-host-name
-is "$("$DYNO" exec -q --stack "$ROOT" --id "$id" -- 'echo $(hostname) $(grep -c "$(hostname)" /etc/hosts)')" \
+is "$("$DYNO" exec --net none -q --stack "$ROOT" --id "$id" -- 'echo $(hostname) $(grep -c "$(hostname)" /etc/hosts)')" \
 	"$id 1" "hostname is the dyno id, in /etc/hosts"
 is "$(dx -- 'test -s /etc/resolv.conf || test -f /etc/resolv.conf && echo present')" "present" "/etc/resolv.conf provided"
 is "$(dx -- 'dynoprobe bind 80')" "bind: ok 0" "an unprivileged dyno can bind port 80"
@@ -58,14 +58,14 @@ is "$(dx -- dynoprobe zombies 20)" "zombies: none left of 20" "PID 1 reaps 20 or
 
 # Stop: SIGTERM to every process, SIGKILL after the grace period.
 out=$RT_TMP/grace.out err=$RT_TMP/grace.err
-"$DYNO" exec --stack "$ROOT" --id "$RT_PREFIX-grace" --grace 0.5 -- dynoprobe ignore-term >"$out" 2>"$err" &
+"$DYNO" exec --net none --stack "$ROOT" --id "$RT_PREFIX-grace" --grace 0.5 -- dynoprobe ignore-term >"$out" 2>"$err" &
 pid=$!
 if wait_for "$out" '^ready$'; then kill -TERM "$pid"; fi
 wait "$pid"
 is "$?" 137 "a dyno that ignores SIGTERM is SIGKILLed after --grace"
 like "$(cat "$err")" "R12 \\(Exit timeout\\)" "and the caller is told (R12)"
 
-"$DYNO" exec -q --stack "$ROOT" --id "$RT_PREFIX-graceful" --grace 30 -- dynoprobe graceful >"$out" 2>&1 &
+"$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-graceful" --grace 30 -- dynoprobe graceful >"$out" 2>&1 &
 pid=$!
 if wait_for "$out" '^ready$'; then kill -TERM "$pid"; fi
 wait "$pid"
@@ -75,7 +75,7 @@ like "$(cat "$out")" "term: got SIGTERM" "SIGTERM was forwarded to the process"
 # A dyno never blocks because nobody reads: lines beyond the bound are dropped and counted.
 fifo=$RT_TMP/fifo
 mkfifo "$fifo"
-"$DYNO" exec --stack "$ROOT" --id "$RT_PREFIX-flood" -- dynoprobe spam 300000 >"$fifo" 2>"$err" &
+"$DYNO" exec --net none --stack "$ROOT" --id "$RT_PREFIX-flood" -- dynoprobe spam 300000 >"$fifo" 2>"$err" &
 pid=$!
 exec 7<"$fifo" # the reader exists but reads nothing until the dyno is gone
 gone=1
@@ -107,24 +107,24 @@ is "$st" 125 "a missing slug: exit 125"
 like "$err" "step prepare: No such file or directory" "a missing slug names the step and errno"
 err=$(DYNOHOST_INIT=/nonexistent/dyno-init dx -- true 2>&1)
 like "$err" "step prepare: No such file or directory" "a missing dyno-init: step and errno"
-err=$("$DYNO" exec --stack /etc/hostname --id "$RT_PREFIX-badstack" -- true 2>&1)
+err=$("$DYNO" exec --net none --stack /etc/hostname --id "$RT_PREFIX-badstack" -- true 2>&1)
 like "$err" "step root: Invalid argument" "a stack that is a file: the overlay mount in the child fails (step root)"
 mkdir -p "$RT_TMP/nosh"
-err=$("$DYNO" exec --stack "$RT_TMP/nosh" --id "$RT_PREFIX-nosh" -- true 2>&1)
+err=$("$DYNO" exec --net none --stack "$RT_TMP/nosh" --id "$RT_PREFIX-nosh" -- true 2>&1)
 st=$?
 is "$st" 127 "a stack without /bin/sh: 127"
 like "$err" "step exec-command failed: No such file or directory" "and dyno-init names its step"
 mkdir -p "$DYNOHOST_RUN_DIR/$RT_PREFIX-taken"
-err=$("$DYNO" exec --stack "$ROOT" --id "$RT_PREFIX-taken" -- true 2>&1)
+err=$("$DYNO" exec --net none --stack "$ROOT" --id "$RT_PREFIX-taken" -- true 2>&1)
 like "$err" "step run-dir: File exists" "an id in use is refused"
 rmdir "$DYNOHOST_RUN_DIR/$RT_PREFIX-taken"
 
 # The host stack runs Debian's ruby (and thin on $PORT, reached from the dyno's netns).
 if command -v ruby >/dev/null; then
-	is "$("$DYNO" exec -q --stack host --slug "$SLUG" --id "$RT_PREFIX-ruby" -- \
+	is "$("$DYNO" exec --net none -q --stack host --slug "$SLUG" --id "$RT_PREFIX-ruby" -- \
 		'ruby -e "puts [Process.uid, Dir.pwd, ENV[%q(FROM_PROFILE)]].join(%q( ))"')" \
 		"10000 /app sourced" "host stack: Debian's ruby runs as the dyno"
-	is "$("$DYNO" exec -q --stack host --id "$RT_PREFIX-etc" -- \
+	is "$("$DYNO" exec --net none -q --stack host --id "$RT_PREFIX-etc" -- \
 		'echo $(id -un) $(test -e /etc/shadow && echo shadow || echo no-shadow)')" \
 		"dyno no-shadow" "host stack: a minimal /etc of its own (no /etc/shadow)"
 else
@@ -135,7 +135,7 @@ if command -v thin >/dev/null && command -v curl >/dev/null && command -v nsente
 	app=$RT_TMP/thin-app
 	mkdir -p "$app"
 	echo 'run lambda { |env| [200, {"content-type" => "text/plain"}, ["dyno #{ENV[%q(DYNO)]}\n"]] }' >"$app/config.ru"
-	"$DYNO" exec -q --stack host --slug "$app" --id "$RT_PREFIX-thin" --port 5000 --name web.1 \
+	"$DYNO" exec --net none -q --stack host --slug "$app" --id "$RT_PREFIX-thin" --port 5000 --name web.1 \
 		--grace 5 -- 'thin start -p $PORT -R config.ru' >"$out" 2>&1 &
 	pid=$!
 	body=

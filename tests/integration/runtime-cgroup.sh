@@ -22,7 +22,7 @@ wait_for() {
 # Fork bomb: stops at the pids limit with EAGAIN and holds it; meanwhile the host forks fine.
 out=$RT_TMP/bomb.out
 id=$RT_PREFIX-bomb
-"$DYNO" exec -q --stack "$ROOT" --id "$id" --pids 64 -- dynoprobe forkbomb hold >"$out" 2>&1 &
+"$DYNO" exec --net none -q --stack "$ROOT" --id "$id" --pids 64 -- dynoprobe forkbomb hold >"$out" 2>&1 &
 pid=$!
 wait_for "$out" '^forkbomb: '
 like "$(cat "$out")" "^forkbomb: EAGAIN after [0-9]+ forks$" "a fork bomb fails with EAGAIN"
@@ -34,7 +34,7 @@ is "$(cg_dir "$id" pids)" "" "the bomb's cgroup is gone after the stop"
 
 # Memory hog: killed by the OOM killer at the kill line and reported as R15.
 out=$RT_TMP/hog.out err=$RT_TMP/hog.err
-"$DYNO" exec --stack "$ROOT" --id "$RT_PREFIX-hog" --memory 32M -- dynoprobe memhog >"$out" 2>"$err"
+"$DYNO" exec --net none --stack "$ROOT" --id "$RT_PREFIX-hog" --memory 32M -- dynoprobe memhog >"$out" 2>"$err"
 st=$?
 is "$st" 137 "a memory hog is SIGKILLed (137)"
 like "$(cat "$err")" "R15 \\(Memory quota vastly exceeded\\)" "and the kill is reported as R15"
@@ -45,7 +45,7 @@ ok "it never got past the 64 MiB kill line ($mb MiB)" test "$mb" -le 64
 
 # Limits of the size while the dyno runs; nothing left after it.
 id=$RT_PREFIX-limits
-"$DYNO" exec -q --stack "$ROOT" --id "$id" --size standard-2x -- 'echo ready; dynoprobe sleep 30' >"$out" 2>&1 &
+"$DYNO" exec --net none -q --stack "$ROOT" --id "$id" --size standard-2x -- 'echo ready; dynoprobe sleep 30' >"$out" 2>&1 &
 pid=$!
 wait_for "$out" '^ready$'
 mem=$(cg_dir "$id" memory)

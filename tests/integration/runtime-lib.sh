@@ -44,7 +44,7 @@ _rt_n=0
 # dx [dyno exec options] -- CMD...: run in a fresh dyno of the test rootfs; unique id per call.
 dx() {
 	_rt_n=$((_rt_n + 1))
-	"$DYNO" exec -q --stack "$ROOT" --id "$RT_PREFIX-$BASHPID-$_rt_n" "$@"
+	"$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-$BASHPID-$_rt_n" "$@"
 }
 # dx_status [options] -- CMD...: prints the exit status only.
 dx_status() {

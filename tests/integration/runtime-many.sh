@@ -12,7 +12,7 @@ count_inits() { # processes running our dyno-init binary
 mounts_before=$(wc -l </proc/self/mountinfo)
 failed=0
 for ((i = 0; i < 200; i++)); do
-	out=$("$DYNO" exec -q --stack "$ROOT" --id "$RT_PREFIX-m$i" -- 'echo $DYNO' 2>&1) || failed=$((failed + 1))
+	out=$("$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-m$i" -- 'echo $DYNO' 2>&1) || failed=$((failed + 1))
 	[ -n "$out" ] || failed=$((failed + 1))
 done
 is "$failed" 0 "200 dynos ran"
