@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/cleanup.h"
 #include "router/proxy.h"
 
 #define VIA "1.1 dynohost"
@@ -39,9 +40,12 @@ struct sink {
 	int err;
 };
 
-static void put(struct sink *s, const void *p, size_t n)
+static inline void put(struct sink *s, const void *p, size_t n)
 {
-	if (s->err == 0)
+	if (_likely_(*s->len + n <= *s->cap)) {
+		memcpy(*s->b + *s->len, p, n);
+		*s->len += n;
+	} else if (s->err == 0)
 		s->err = growbuf_append(s->b, s->len, s->cap, p, n);
 }
 
@@ -63,9 +67,91 @@ static void put_header(struct sink *s, const char *name, const char *value, size
 	put(s, "\r\n", 2);
 }
 
-static bool name_is(const struct http_header *h, const char *name)
+/* What the router does with a field, by name: one pass over a small table, comparing
+ * names only when their lengths match. */
+enum field_class {
+	F_OTHER = 0,
+	F_HOP,      /* hop-by-hop: never forwarded */
+	F_KEEP,     /* framing and Host: always forwarded as they are */
+	F_HOST,
+	F_UPGRADE,
+	F_XFF,
+	F_XRID,
+	F_OURS,     /* set by the router: the client's copy is dropped */
+	F_CONNECTION,
+};
+
+static const struct {
+	const char *name;
+	uint8_t len;
+	uint8_t cls;
+} fields[] = {
+	{ "te", 2, F_HOP },
+	{ "host", 4, F_HOST },
+	{ "expect", 6, F_OURS },
+	{ "trailer", 7, F_HOP },
+	{ "upgrade", 7, F_UPGRADE },
+	{ "forwarded", 9, F_OURS },
+	{ "connection", 10, F_CONNECTION },
+	{ "keep-alive", 10, F_HOP },
+	{ "x-request-id", 12, F_XRID },
+	{ "content-length", 14, F_KEEP },
+	{ "x-forwarded-for", 15, F_XFF },
+	{ "x-request-start", 15, F_OURS },
+	{ "proxy-connection", 16, F_HOP },
+	{ "x-forwarded-port", 16, F_OURS },
+	{ "x-forwarded-host", 16, F_OURS },
+	{ "transfer-encoding", 17, F_KEEP },
+	{ "x-forwarded-proto", 17, F_OURS },
+};
+
+static enum field_class classify(const struct http_header *h)
 {
-	return http_str_case_eq(h->name.ptr, h->name.len, name, strlen(name));
+	size_t n = h->name.len;
+	if (n < 2 || n > 17)
+		return F_OTHER;
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+		if (fields[i].len == n && http_str_case_eq(h->name.ptr, n, fields[i].name, n))
+			return fields[i].cls;
+	return F_OTHER;
+}
+
+/* The Connection fields of a message, to strip the fields they name (RFC 9110 7.6.1). */
+struct connection_tokens {
+	const struct http_header *conn[8];
+	size_t n;
+	bool overflow;
+};
+
+static void connection_tokens_init(struct connection_tokens *t, const struct http_header *hs,
+				   size_t n)
+{
+	t->n = 0;
+	t->overflow = false;
+	for (size_t i = 0; i < n; i++)
+		if (hs[i].name.len == 10 && classify(&hs[i]) == F_CONNECTION) {
+			if (t->n < ELEMENTSOF(t->conn))
+				t->conn[t->n++] = &hs[i];
+			else
+				t->overflow = true;
+		}
+}
+
+/* Whether a field (other than Host and the framing fields) is hop-by-hop for this message. */
+static bool is_hop(const struct connection_tokens *t, const struct http_header *hs, size_t n,
+		   const struct http_header *h, enum field_class cls)
+{
+	if (cls == F_HOP || cls == F_CONNECTION || cls == F_UPGRADE)
+		return true;
+	if (cls == F_KEEP || cls == F_HOST || t->n == 0)
+		return false;
+	if (t->overflow)
+		return http_header_is_hop_by_hop(hs, n, h);
+	for (size_t i = 0; i < t->n; i++)
+		if (http_list_has_token(t->conn[i]->value.ptr, t->conn[i]->value.len, h->name.ptr,
+					h->name.len))
+			return true;
+	return false;
 }
 
 void request_id_new(struct worker *w, char out[37])
@@ -127,28 +213,29 @@ int build_request_head(struct client *c, const struct http_request *req, uint64_
 	if (req->target_form == HTTP_TARGET_ABSOLUTE)
 		put_header(&s, "Host", req->host.ptr, req->host.len);
 
+	struct connection_tokens ct;
+	connection_tokens_init(&ct, hs, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct http_header *h = &hs[i];
-		if (name_is(h, "Upgrade"))
+		enum field_class cls = classify(h);
+		if (cls == F_UPGRADE)
 			upgrade = h;
-		if (http_header_is_hop_by_hop(hs, n, h))
+		if (is_hop(&ct, hs, n, h, cls))
 			continue;
-		if (name_is(h, "X-Forwarded-For")) {
+		if (cls == F_XFF) {
 			if (!xff)
 				xff = h;
 			n_xff++;
 			continue;
 		}
-		if (name_is(h, "X-Request-Id")) {
+		if (cls == F_XRID) {
 			if (!rid)
 				rid = h;
 			continue;
 		}
-		if (name_is(h, "X-Forwarded-Proto") || name_is(h, "X-Forwarded-Port") ||
-		    name_is(h, "X-Request-Start") || name_is(h, "Expect") ||
-		    name_is(h, "Forwarded") || name_is(h, "X-Forwarded-Host"))
+		if (cls == F_OURS)
 			continue;
-		if (req->target_form == HTTP_TARGET_ABSOLUTE && name_is(h, "Host"))
+		if (req->target_form == HTTP_TARGET_ABSOLUTE && cls == F_HOST)
 			continue;
 		put_str(&s, h->name);
 		put(&s, ": ", 2);
@@ -159,7 +246,7 @@ int build_request_head(struct client *c, const struct http_request *req, uint64_
 	/* X-Forwarded-For: every earlier hop in order, then the peer we saw. */
 	puts_(&s, "X-Forwarded-For: ");
 	for (size_t i = 0; xff && i < n; i++)
-		if (name_is(&hs[i], "X-Forwarded-For") && hs[i].value.len > 0) {
+		if (hs[i].value.len > 0 && classify(&hs[i]) == F_XFF) {
 			put_str(&s, hs[i].value);
 			put(&s, ", ", 2);
 		}
@@ -207,14 +294,17 @@ int build_response_head(struct client *c, const struct http_response *resp)
 	else
 		puts_(&s, http_status_reason(resp->status));
 	put(&s, "\r\n", 2);
+	struct connection_tokens ct;
+	connection_tokens_init(&ct, hs, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct http_header *h = &hs[i];
-		if (name_is(h, "Upgrade"))
+		enum field_class cls = classify(h);
+		if (cls == F_UPGRADE)
 			upgrade = h;
-		if (http_header_is_hop_by_hop(hs, n, h))
+		if (is_hop(&ct, hs, n, h, cls))
 			continue;
-		if (c->resp_dechunk && name_is(h, "Transfer-Encoding"))
-			continue;
+		if (c->resp_dechunk && cls == F_KEEP && h->name.len == 17)
+			continue; /* Transfer-Encoding of a body we de-chunk */
 		put_str(&s, h->name);
 		put(&s, ": ", 2);
 		put_str(&s, h->value);
