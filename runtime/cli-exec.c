@@ -25,7 +25,7 @@ static void usage(FILE *f)
 		"usage: dyno exec --stack DIR|host [--slug DIR] [OPTIONS] -- CMD...\n"
 		"\n"
 		"Runs CMD (through /bin/sh -c, in /app) in a dyno and exits with its status.\n"
-		"  --stack DIR|host     root filesystem (a directory, or the host's /usr and /etc)\n"
+		"  --stack DIR|host     root filesystem (a directory, or the host's /usr, /etc)\n"
 		"  --slug DIR           the app, mounted at /app (writable, ephemeral)\n"
 		"  --size NAME          standard-1x (default), standard-2x, performance-m,\n"
 		"                       performance-l\n"
@@ -35,17 +35,18 @@ static void usage(FILE *f)
 		"  --env K=V            a config var (repeatable)\n"
 		"  --port N             set $PORT\n"
 		"  --name NAME          $DYNO (default run.<pid>)\n"
-		"  --id ID              the dyno's id: cgroup, run dir, hostname (default exec-<pid>)\n"
+		"  --id ID              the dyno's id: cgroup, run dir, hostname (exec-<pid>)\n"
 		"  --net bridge|none    network. bridge (default): a veth on the host bridge, an\n"
-		"                       address from its subnet, NAT egress (the bridge, forwarding\n"
-		"                       and dynohost's nftables table are set up when missing);\n"
+		"                       address from its subnet, NAT egress (the bridge,\n"
+		"                       forwarding and dynohost's nftables table are set up\n"
+		"                       when missing);\n"
 		"                       none: a network namespace with only lo\n"
 		"  --bridge NAME        the bridge (default dyno0)\n"
 		"  --subnet CIDR        its subnet (default 172.30.0.0/16)\n"
 		"  --net-state DIR      where leases persist (default /var/lib/dynohost/net)\n"
 		"  --grace SECONDS      SIGTERM-to-SIGKILL grace on stop (default 30)\n"
 		"  --uid UID --gid GID  the dyno's user (default 10000:10000)\n"
-		"  --run-dir DIR        runtime dirs (default $DYNOHOST_RUN_DIR or /run/dynohost/dynos)\n"
+		"  --run-dir DIR        runtime dirs ($DYNOHOST_RUN_DIR or /run/dynohost/dynos)\n"
 		"  -i, --interactive    pass stdin to the dyno (default /dev/null)\n"
 		"  -q, --quiet          no R12/R14/R15 notes on stderr\n");
 }
@@ -89,10 +90,15 @@ struct pending {
 	bool active;
 };
 
+static int line_fd(const struct pending *pw)
+{
+	return pw->line.stream == DYNO_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+}
+
 /* Write what the fd takes now; the line ends with its newline. Returns true when done. */
 static bool pending_write(struct pending *pw)
 {
-	int fd = pw->line.stream == DYNO_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+	int fd = line_fd(pw);
 	while (pw->off < pw->line.len + 1) {
 		const char *p;
 		size_t n;
@@ -164,10 +170,7 @@ static int run(struct dyno *d, int grace_ms, int sfd)
 			/* Nothing more comes: write out what is queued, blocking. */
 			while (pw.active) {
 				while (!pending_write(&pw)) {
-					struct pollfd o = { .fd = pw.line.stream == DYNO_STREAM_STDERR
-									  ? STDERR_FILENO
-									  : STDOUT_FILENO,
-							    .events = POLLOUT };
+					struct pollfd o = { .fd = line_fd(&pw), .events = POLLOUT };
 					poll(&o, 1, -1);
 				}
 				if (dyno_next_line(d, &pw.line) > 0) {
@@ -187,11 +190,7 @@ static int run(struct dyno *d, int grace_ms, int sfd)
 		size_t out_idx = SIZE_MAX;
 		if (pw.active) {
 			out_idx = n;
-			pfd[n++] = (struct pollfd){
-				.fd = pw.line.stream == DYNO_STREAM_STDERR ? STDERR_FILENO
-									   : STDOUT_FILENO,
-				.events = POLLOUT,
-			};
+			pfd[n++] = (struct pollfd){ .fd = line_fd(&pw), .events = POLLOUT };
 		}
 		int timeout = -1;
 		uint64_t deadline = dyno_stop_deadline(d);
@@ -307,7 +306,8 @@ int cli_exec(int argc, char **argv)
 			else if (strcmp(optarg, "bridge") == 0)
 				p.net = DYNO_NET_CALLBACK;
 			else
-				return log_error("invalid --net \"%s\" (none or bridge)", optarg), 2;
+				return log_error("invalid --net \"%s\" (bridge or none)", optarg),
+				       2;
 			break;
 		case 'B': net_cfg.bridge = optarg; break;
 		case 'S': net_cfg.subnet = optarg; break;
@@ -382,8 +382,8 @@ int cli_exec(int argc, char **argv)
 		int r = netns_open(&net_cfg, &net_ctx);
 		if (r < 0) {
 			log_error_errno(r, "the dyno network (bridge \"%s\"): %m%s%s",
-					net_cfg.bridge ? net_cfg.bridge : "dyno0", *net_error ? ": " : "",
-					net_error);
+					net_cfg.bridge ? net_cfg.bridge : "dyno0",
+					*net_error ? ": " : "", net_error);
 			return 125;
 		}
 		na.ctx = net_ctx;
@@ -431,8 +431,8 @@ int cli_exec(int argc, char **argv)
 		else if (st.over_quota)
 			log_warning("dyno \"%s\": Error R14 (Memory quota exceeded)", p.id);
 		if (st.killed_after_grace)
-			log_error("dyno \"%s\": Error R12 (Exit timeout): SIGKILL after %.3gs", p.id,
-				  grace_s);
+			log_error("dyno \"%s\": Error R12 (Exit timeout): SIGKILL after %.3gs",
+				  p.id, grace_s);
 		if (st.lines_dropped)
 			log_warning("dyno \"%s\": %" PRIu64 " output line(s) dropped", p.id,
 				    st.lines_dropped);

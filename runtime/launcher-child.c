@@ -22,7 +22,9 @@
 void dyno_child_report(int fd, enum dyno_step step, int error)
 {
 	struct dyno_init_msg msg = {
-		.type = DYNO_INIT_MSG_ERROR, .step = (int32_t)step, .error = error < 0 ? -error : error,
+		.type = DYNO_INIT_MSG_ERROR,
+		.step = (int32_t)step,
+		.error = error < 0 ? -error : error,
 	};
 	while (write(fd, &msg, sizeof(msg)) == -1 && errno == EINTR)
 		;
@@ -67,7 +69,8 @@ static int lift(int fd)
  * on 0..3 (a caller with closed stdio) and would be overwritten. */
 static int setup_stdio(const struct dyno_plan *plan, int *ctl, int *init_fd)
 {
-	int in = plan->stdin_fd >= 0 ? lift(plan->stdin_fd) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int in = plan->stdin_fd >= 0 ? lift(plan->stdin_fd)
+				     : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int out = lift(plan->stdout_fd), err = lift(plan->stderr_fd), c = lift(*ctl);
 	int exe = lift(*init_fd);
 	if (in < 0 || out < 0 || err < 0 || c < 0 || exe < 0)

@@ -235,8 +235,8 @@ static void handle_msg(struct dyno *d, const struct dyno_init_msg *m)
 	switch (m->type) {
 	case DYNO_INIT_MSG_ERROR:
 		if (d->error.step == DYNO_STEP_NONE) {
-			d->error.step = m->step > 0 && m->step < DYNO_STEP_MAX ? (enum dyno_step)m->step
-									       : DYNO_STEP_INIT;
+			bool known = m->step > 0 && m->step < DYNO_STEP_MAX;
+			d->error.step = known ? (enum dyno_step)m->step : DYNO_STEP_INIT;
 			d->error.error = m->error;
 		}
 		break;

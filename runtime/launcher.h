@@ -86,15 +86,15 @@ enum dyno_net_mode {
 };
 
 struct dyno_params {
-	const char *id;   /* [A-Za-z0-9._-]{1,64}: cgroup dynohost/<id>, run dir, default hostname */
+	const char *id;    /* [A-Za-z0-9._-]{1,64}: cgroup dynohost/<id>, run dir, hostname */
 	const char *stack; /* a root filesystem directory, or "host" */
-	const char *slug; /* the unpacked app, mounted (writable overlay) at /app; NULL: empty /app */
-	const char *const *argv; /* the command; its words are joined by spaces and run by /bin/sh -c */
+	const char *slug;  /* the unpacked app, at /app (a writable overlay); NULL: empty /app */
+	const char *const *argv; /* the command: words joined by spaces, run by /bin/sh -c */
 	const char *const *env; /* config vars "K=V", NULL-terminated; NULL for none */
 	const char *dyno_name;  /* $DYNO ("web.1", "run.1234"); NULL: not set */
 	unsigned port;          /* $PORT when non-zero */
 	struct dyno_limits limits; /* all zero: no limits */
-	uint64_t tmpfs_bytes;   /* the ephemeral filesystem (/ upper, /app upper, /tmp); 0: default */
+	uint64_t tmpfs_bytes;   /* the ephemeral filesystem (/, /app and /tmp writes); 0: default */
 	uid_t uid;              /* 0: DYNO_DEFAULT_UID; root is refused */
 	gid_t gid;              /* 0: DYNO_DEFAULT_GID */
 	uint64_t nofile;        /* RLIMIT_NOFILE; 0: DYNO_DEFAULT_NOFILE */

@@ -221,8 +221,8 @@ static int plan_dev(struct dyno_plan *plan)
 		if ((r = add_mknod(plan, nodes[i].name, nodes[i].maj, nodes[i].min)) < 0)
 			return r;
 	for (size_t i = 0; i < ELEMENTSOF(links); i++)
-		if ((r = add(plan, DYNO_OP_SYMLINK, DYNO_STEP_DEV, links[i][0], links[i][1], NULL, 0,
-			     NULL, 0, false)) < 0)
+		if ((r = add(plan, DYNO_OP_SYMLINK, DYNO_STEP_DEV, links[i][0], links[i][1], NULL,
+			     0, NULL, 0, false)) < 0)
 			return r;
 	if ((r = add_mkdir(plan, DYNO_STEP_DEV, "/dev/pts", 0755, false)) < 0 ||
 	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_DEV, "devpts", "/dev/pts", "devpts",
@@ -255,8 +255,8 @@ static int plan_proc(struct dyno_plan *plan)
 		     "/proc/sys/net/ipv4/ip_unprivileged_port_start", NULL, 0, "0", 0, true)) < 0)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(masked_files); i++)
-		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "/dev/null", masked_files[i], NULL,
-			     MS_BIND, NULL, 0, true)) < 0)
+		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "/dev/null", masked_files[i],
+			     NULL, MS_BIND, NULL, 0, true)) < 0)
 			return r;
 	for (size_t i = 0; i < ELEMENTSOF(masked_dirs); i++)
 		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "tmpfs", masked_dirs[i], "tmpfs",
@@ -333,8 +333,8 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 	/* On the host side: a private mount tree, the tmpfs, the root, then into it. */
 	if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_MOUNT_PRIVATE, NULL, "/", NULL,
 		     MS_REC | MS_PRIVATE, NULL, 0, false)) < 0 ||
-	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_TMPFS, "tmpfs", m, "tmpfs", MS_NOSUID | MS_NODEV,
-		     size, 0, false)) < 0)
+	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_TMPFS, "tmpfs", m, "tmpfs",
+		     MS_NOSUID | MS_NODEV, size, 0, false)) < 0)
 		return r;
 	static const char *const sub[] = { "root", "upper", "work", "app-upper", "app-work" };
 	for (size_t i = 0; i < ELEMENTSOF(sub); i++)
@@ -351,7 +351,8 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 			false);
 	if (r < 0)
 		return r;
-	if ((r = add_mkdir(plan, DYNO_STEP_PIVOT_ROOT, fmt(plan, "%s" HOST, root), 0700, false)) < 0 ||
+	const char *put_old = fmt(plan, "%s" HOST, root);
+	if ((r = add_mkdir(plan, DYNO_STEP_PIVOT_ROOT, put_old, 0700, false)) < 0 ||
 	    (r = add(plan, DYNO_OP_PIVOT, DYNO_STEP_PIVOT_ROOT, fmt(plan, "%s" HOST, root), root,
 		     NULL, 0, NULL, 0, false)) < 0)
 		return r;

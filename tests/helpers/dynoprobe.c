@@ -154,8 +154,8 @@ static int do_fill(const char *path)
 	for (;;) {
 		ssize_t n = write(fd, buf, sizeof(buf));
 		if (n <= 0) {
-			printf("fill: %s after %lld bytes\n", n == 0 ? "EOF" : strerrorname_np(errno),
-			       total);
+			const char *why = n == 0 ? "EOF" : strerrorname_np(errno);
+			printf("fill: %s after %lld bytes\n", why, total);
 			close(fd);
 			return 0;
 		}
@@ -267,7 +267,8 @@ static int probe(const char *what, char **argv, int argc)
 		struct stat a, b;
 		if (stat("/", &a) == -1 || stat("/../../..", &b) == -1)
 			return result(-1);
-		printf("dotdot: %s\n", a.st_ino == b.st_ino && a.st_dev == b.st_dev ? "same" : "escaped");
+		bool same = a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+		printf("dotdot: %s\n", same ? "same" : "escaped");
 		return 0;
 	}
 	if (!strcmp(what, "ptrace-init"))

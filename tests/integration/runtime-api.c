@@ -140,7 +140,8 @@ int main(void)
 		is_int(r, 0, "spawn a graceful dyno");
 		if (d) {
 			dyno_get_status(d, &st);
-			ok(st.pid > 0 && st.state == DYNO_STATE_RUNNING, "running, pid %d", (int)st.pid);
+			ok(st.pid > 0 && st.state == DYNO_STATE_RUNNING, "running, pid %d",
+			   (int)st.pid);
 			ok(wait_line(d, "ready"), "it is ready");
 			is_int(dyno_stop(d, 10000), 0, "dyno_stop");
 			ok(wait_line(d, "term: got SIGTERM"), "the process got SIGTERM");
@@ -199,7 +200,8 @@ int main(void)
 				kept++;
 				free(l.data);
 			}
-			ok(st.lines_dropped > 0, "%llu lines dropped", (unsigned long long)st.lines_dropped);
+			ok(st.lines_dropped > 0, "%llu lines dropped",
+			   (unsigned long long)st.lines_dropped);
 			is_int(kept + (long)st.lines_dropped, 20000, "kept + dropped = all lines");
 		} else
 			tap_bail("spawn failed");
@@ -218,7 +220,8 @@ int main(void)
 		params(&p, id, sizeof(id), argv);
 		p.net = DYNO_NET_CALLBACK;
 		p.net_fn = net_fail;
-		is_int(dyno_spawn(&p, &d, &e), -EADDRNOTAVAIL, "a failing callback fails the spawn");
+		is_int(dyno_spawn(&p, &d, &e), -EADDRNOTAVAIL,
+		       "a failing callback fails the spawn");
 		is_str(dyno_step_to_string(e.step), "network", "at step network");
 		is_int(e.error, EADDRNOTAVAIL, "with its errno");
 	}
