@@ -653,7 +653,7 @@ static int write_data(struct extractor *x, struct archive *a, int fd, int64_t si
 			break;
 		if (r != ARCHIVE_OK)
 			return refuse(x, EBADMSG, "corrupt data: %s", archive_error_string(a));
-		if (off < pos || off + (int64_t)len > size)
+		if (off < pos || off > size || (int64_t)len > size - off)
 			return refuse(x, EBADMSG, "data block outside the entry's size");
 		if (off != pos && md)
 			return refuse(x, EBADMSG, "sparse data where content is hashed");
@@ -706,7 +706,8 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 	if (above_app || plen == 0) {
 		/* ".", "./app" itself, or a directory source's top. */
 		if (hardlink || type != AE_IFDIR)
-			return refuse(x, EINVAL, "the slug root must be a directory");
+			return refuse(x, EINVAL, "the %s root must be a directory",
+				      x->policy.stack ? "stack" : "slug");
 		if (!above_app && x->policy.stack) {
 			struct timespec mt = { archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
 			return fixup_add(x, "", dir_mode(x, perm), &mt);

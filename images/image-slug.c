@@ -384,7 +384,8 @@ static bool in_strv(char *const *v, const char *s)
 	return false;
 }
 
-int image_slug_gc(struct image_store *s, char *const *keep, unsigned *ret_removed)
+int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age,
+		  unsigned *ret_removed)
 {
 	unsigned removed = 0;
 	if (s->slugs_fd < 0) {
@@ -411,7 +412,8 @@ int image_slug_gc(struct image_store *s, char *const *keep, unsigned *ret_remove
 			continue;
 		int r = 0;
 		if (is_digest_name(name) && S_ISDIR(st.st_mode)) {
-			if (in_strv(keep, name))
+			/* Publishing is a rename, which sets the directory's ctime. */
+			if (in_strv(keep, name) || now - st.st_ctime < (time_t)min_age)
 				continue;
 			/* Take it out of sight first, so nobody finds a half-removed slug. */
 			char gone[NAME_MAX + 8];

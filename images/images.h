@@ -111,10 +111,12 @@ int image_digest_parse(const char *s, char ret[IMAGE_DIGEST_HEX_LEN + 1]);
 int image_slug_path(struct image_store *s, const char *digest, char **ret);
 /* All stored slugs, sorted by digest; free with free(). */
 int image_slug_list(struct image_store *s, struct image_slug_info **ret, size_t *ret_n);
-/* Remove every stored slug whose digest is not in keep (NULL-terminated, may be NULL), and
- * staging directories left by crashed imports older than an hour. Returns the number of slugs
- * removed. */
-int image_slug_gc(struct image_store *s, char *const *keep, unsigned *ret_removed);
+/* Remove every stored slug whose digest is not in keep (NULL-terminated, may be NULL) and
+ * that was published at least min_age seconds ago (so a slug imported for a deploy that has
+ * not created its release yet survives), and staging directories left by crashed imports
+ * older than an hour. The number of slugs removed goes to *ret_removed. */
+int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age,
+		  unsigned *ret_removed);
 
 /* ---- stacks ------------------------------------------------------------------------ */
 

@@ -95,7 +95,7 @@ static void slug_usage(FILE *f)
 		"                          [--max-path N] [--max-depth N] [--max-ratio N] [--no-sync]\n"
 		"       dyno slug ls\n"
 		"       dyno slug path DIGEST\n"
-		"       dyno slug gc [--state DIR]\n"
+		"       dyno slug gc [--state DIR] [--min-age SECONDS]   (default 3600)\n"
 		"common: --root DIR   the images root (default %s)\n"
 		"A slug is a gzipped tar with the app under ./app/ (Heroku's format); --layout root takes a\n"
 		"tar of the app directory itself. Import prints the digest; `path` the directory to pass\n"
@@ -192,7 +192,7 @@ static int slug_path(const char *root, const char *digest)
 	return 0;
 }
 
-static int slug_gc(const char *root, const char *state)
+static int slug_gc(const char *root, const char *state, unsigned min_age)
 {
 	char db[PATH_MAX];
 	snprintf(db, sizeof(db), "%s/state.db", state);
@@ -217,7 +217,7 @@ static int slug_gc(const char *root, const char *state)
 	if (cli_images_open_store(root, false, &s) < 0)
 		return 1;
 	unsigned removed = 0;
-	r = image_slug_gc(s, keep, &removed);
+	r = image_slug_gc(s, keep, min_age, &removed);
 	if (r < 0) {
 		log_error_errno(r, "garbage-collect slugs: %m");
 		return 1;
@@ -234,6 +234,7 @@ int cli_slug(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	const char *root = DYNOHOST_STATEDIR, *state = NULL;
+	uint64_t min_age = 3600;
 	struct image_import_opts o;
 	image_import_opts_default(&o);
 	static const struct option longopts[] = {
@@ -242,6 +243,7 @@ int cli_slug(int argc, char **argv)
 		{ "checksum", required_argument, NULL, 'c' },
 		{ "layout", required_argument, NULL, 'l' },
 		{ "no-sync", no_argument, NULL, 'n' },
+		{ "min-age", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_IMAGES_LIMIT_OPTIONS,
 		{ 0 },
@@ -259,6 +261,12 @@ int cli_slug(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'c': o.checksum = optarg; break;
 		case 'n': o.no_sync = true; break;
+		case 'm':
+			if (cli_images_parse_size(optarg, &min_age) < 0 || min_age > UINT32_MAX) {
+				log_error("--min-age wants seconds, not \"%s\"", optarg);
+				return 2;
+			}
+			break;
 		case 'l':
 			if (strcmp(optarg, "heroku") == 0)
 				o.layout = IMAGE_LAYOUT_HEROKU;
@@ -282,7 +290,7 @@ int cli_slug(int argc, char **argv)
 	if (strcmp(cmd, "path") == 0 && nargs == 1)
 		return slug_path(root, args[0]);
 	if (strcmp(cmd, "gc") == 0 && nargs == 0)
-		return slug_gc(root, state ? state : DYNOHOST_STATEDIR);
+		return slug_gc(root, state ? state : DYNOHOST_STATEDIR, (unsigned)min_age);
 	if (strcmp(cmd, "help") == 0) {
 		slug_usage(stdout);
 		return 0;

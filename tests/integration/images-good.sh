@@ -87,7 +87,9 @@ is "$("$DYNO" release ls demo --state "$state" | awk '{ print $1 }' | tr '\n' ' 
 
 # GC keeps what releases reference and removes the rest.
 "$DYNO" slug gc --root "$root" --state "$state" 2>"$tmp/err"
-tap_ok $? "slug gc runs" || tap_diag "$(cat "$tmp/err")"
+like "$(cat "$tmp/err")" "removed 0 " "slug gc spares slugs published within the last hour"
+"$DYNO" slug gc --root "$root" --state "$state" --min-age 0 2>"$tmp/err"
+tap_ok $? "slug gc --min-age 0 runs" || tap_diag "$(cat "$tmp/err")"
 left=$("$DYNO" slug ls --root "$root" | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' ')
 is "$left" "$(printf '%s\n' "$demo" "$gnu" | sort | tr '\n' ' ')" \
 	"only the two referenced slugs of $n1 remain"

@@ -165,7 +165,9 @@ int main(void)
 
 	char *keep[] = { first, NULL };
 	unsigned removed = 0;
-	is_int(image_slug_gc(s, keep, &removed), 0, "gc keeping the first");
+	is_int(image_slug_gc(s, keep, 3600, &removed), 0, "gc with a grace period of an hour");
+	is_int(removed, 0, "removes nothing just imported");
+	is_int(image_slug_gc(s, keep, 0, &removed), 0, "gc keeping the first");
 	is_int(removed, 1, "removed one");
 	is_int(image_slug_list(s, &list, &n), 0, "list again");
 	ok(n == 1 && strcmp(list[0].digest, first) == 0, "the kept one remains");
