@@ -196,10 +196,8 @@ static int run(struct dyno *d, int grace_ms, int sfd)
 		uint64_t deadline = dyno_stop_deadline(d);
 		if (deadline) {
 			uint64_t now = now_ms();
-			if (now >= deadline) {
-				(void)dyno_kill(d);
-				continue;
-			}
+			if (now >= deadline)
+				continue; /* dyno_process() escalates to SIGKILL */
 			timeout = (int)(deadline - now);
 		}
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
@@ -213,10 +211,6 @@ static int run(struct dyno *d, int grace_ms, int sfd)
 			else
 				(void)dyno_kill(d);
 		}
-		/* A stop whose deadline passed: dyno_wait() knows how to escalate and record it. */
-		deadline = dyno_stop_deadline(d);
-		if (deadline && now_ms() >= deadline)
-			(void)dyno_wait(d, 0);
 	}
 }
 

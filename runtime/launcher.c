@@ -331,10 +331,20 @@ size_t dyno_poll_fds(struct dyno *d, int fds[4])
 	return n;
 }
 
+static void escalate_if_due(struct dyno *d)
+{
+	if (d->stop_deadline && now_ms() >= d->stop_deadline && !d->reaped) {
+		d->killed_after_grace = true;
+		d->stop_deadline = 0;
+		(void)dyno_kill(d);
+	}
+}
+
 int dyno_process(struct dyno *d)
 {
 	if (d->state == DYNO_STATE_EXITED)
 		return 1;
+	escalate_if_due(d);
 	drain_stream(d, &d->out, 16);
 	drain_stream(d, &d->err, 16);
 	drain_ctl(d);
@@ -396,12 +406,8 @@ int dyno_wait(struct dyno *d, int timeout_ms)
 		if (r > 0)
 			return 0;
 		uint64_t now = now_ms();
-		if (d->stop_deadline && now >= d->stop_deadline) {
-			d->killed_after_grace = true;
-			d->stop_deadline = 0;
-			(void)dyno_kill(d);
-			continue;
-		}
+		if (d->stop_deadline && now >= d->stop_deadline)
+			continue; /* dyno_process() escalates */
 		if (deadline && now >= deadline)
 			return -ETIMEDOUT;
 		int wait = -1;

@@ -158,7 +158,8 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
  * how many were written to fds (at most 4). Call dyno_process() when any is readable. */
 size_t dyno_poll_fds(struct dyno *d, int fds[4]);
 /* Read what is available without blocking: output into the line queue, dyno-init's reports,
- * and the exit. Returns 1 when the dyno has exited (and is reaped), 0 otherwise, or -errno. */
+ * and the exit; SIGKILL a stop whose grace is over (dyno_stop_deadline()). Returns 1 when the
+ * dyno has exited (and is reaped), 0 otherwise, or -errno. */
 int dyno_process(struct dyno *d);
 /* Take the oldest queued output line. 1: *ret filled; 0: none queued. */
 int dyno_next_line(struct dyno *d, struct dyno_line *ret);

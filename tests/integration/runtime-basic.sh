@@ -65,6 +65,8 @@ wait "$pid"
 is "$?" 137 "a dyno that ignores SIGTERM is SIGKILLed after --grace"
 like "$(cat "$err")" "R12 \\(Exit timeout\\)" "and the caller is told (R12)"
 
+# (A fresh file: a signal that reaches the job before it exec'd dyno would run the test's traps.)
+out=$RT_TMP/graceful.out
 "$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-graceful" --grace 30 -- dynoprobe graceful >"$out" 2>&1 &
 pid=$!
 if wait_for "$out" '^ready$'; then kill -TERM "$pid"; fi
@@ -75,6 +77,7 @@ like "$(cat "$out")" "term: got SIGTERM" "SIGTERM was forwarded to the process"
 # A dyno never blocks because nobody reads: lines beyond the bound are dropped and counted.
 fifo=$RT_TMP/fifo
 mkfifo "$fifo"
+err=$RT_TMP/flood.err
 "$DYNO" exec --net none --stack "$ROOT" --id "$RT_PREFIX-flood" -- dynoprobe spam 300000 >"$fifo" 2>"$err" &
 pid=$!
 exec 7<"$fifo" # the reader exists but reads nothing until the dyno is gone
@@ -135,6 +138,7 @@ if command -v thin >/dev/null && command -v curl >/dev/null && command -v nsente
 	app=$RT_TMP/thin-app
 	mkdir -p "$app"
 	echo 'run lambda { |env| [200, {"content-type" => "text/plain"}, ["dyno #{ENV[%q(DYNO)]}\n"]] }' >"$app/config.ru"
+	out=$RT_TMP/thin.out
 	"$DYNO" exec --net none -q --stack host --slug "$app" --id "$RT_PREFIX-thin" --port 5000 --name web.1 \
 		--grace 5 -- 'thin start -p $PORT -R config.ru' >"$out" 2>&1 &
 	pid=$!

@@ -45,6 +45,7 @@ ok "it never got past the 64 MiB kill line ($mb MiB)" test "$mb" -le 64
 
 # Limits of the size while the dyno runs; nothing left after it.
 id=$RT_PREFIX-limits
+out=$RT_TMP/limits.out
 "$DYNO" exec --net none -q --stack "$ROOT" --id "$id" --size standard-2x -- 'echo ready; dynoprobe sleep 30' >"$out" 2>&1 &
 pid=$!
 wait_for "$out" '^ready$'
