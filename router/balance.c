@@ -6,9 +6,9 @@
 #include "router/router.h"
 
 static const char *const balance_names[ROUTER_BALANCE_MAX] = {
-	[ROUTER_BALANCE_P2C] = "p2c",
-	[ROUTER_BALANCE_RANDOM] = "random",
-	[ROUTER_BALANCE_RR] = "rr",
+        [ROUTER_BALANCE_P2C] = "p2c",
+        [ROUTER_BALANCE_RANDOM] = "random",
+        [ROUTER_BALANCE_RR] = "rr",
 };
 
 int router_balance_from_string(const char *s)
@@ -42,7 +42,7 @@ static size_t below(uint64_t *rng, size_t n)
 }
 
 size_t router_balance_pick(enum router_balance b, const unsigned *loads, size_t n, uint64_t *rng,
-			   uint64_t *rr)
+                           uint64_t *rr)
 {
 	if (n <= 1)
 		return 0;

@@ -71,13 +71,13 @@ static void put_header(struct sink *s, const char *name, const char *value, size
  * names only when their lengths match. */
 enum field_class {
 	F_OTHER = 0,
-	F_HOP,      /* hop-by-hop: never forwarded */
-	F_KEEP,     /* framing and Host: always forwarded as they are */
+	F_HOP,  /* hop-by-hop: never forwarded */
+	F_KEEP, /* framing and Host: always forwarded as they are */
 	F_HOST,
 	F_UPGRADE,
 	F_XFF,
 	F_XRID,
-	F_OURS,     /* set by the router: the client's copy is dropped */
+	F_OURS, /* set by the router: the client's copy is dropped */
 	F_CONNECTION,
 };
 
@@ -86,23 +86,23 @@ static const struct {
 	uint8_t len;
 	uint8_t cls;
 } fields[] = {
-	{ "te", 2, F_HOP },
-	{ "host", 4, F_HOST },
-	{ "expect", 6, F_OURS },
-	{ "trailer", 7, F_HOP },
-	{ "upgrade", 7, F_UPGRADE },
-	{ "forwarded", 9, F_OURS },
-	{ "connection", 10, F_CONNECTION },
-	{ "keep-alive", 10, F_HOP },
-	{ "x-request-id", 12, F_XRID },
-	{ "content-length", 14, F_KEEP },
-	{ "x-forwarded-for", 15, F_XFF },
-	{ "x-request-start", 15, F_OURS },
-	{ "proxy-connection", 16, F_HOP },
-	{ "x-forwarded-port", 16, F_OURS },
-	{ "x-forwarded-host", 16, F_OURS },
-	{ "transfer-encoding", 17, F_KEEP },
-	{ "x-forwarded-proto", 17, F_OURS },
+        {"te", 2, F_HOP},
+        {"host", 4, F_HOST},
+        {"expect", 6, F_OURS},
+        {"trailer", 7, F_HOP},
+        {"upgrade", 7, F_UPGRADE},
+        {"forwarded", 9, F_OURS},
+        {"connection", 10, F_CONNECTION},
+        {"keep-alive", 10, F_HOP},
+        {"x-request-id", 12, F_XRID},
+        {"content-length", 14, F_KEEP},
+        {"x-forwarded-for", 15, F_XFF},
+        {"x-request-start", 15, F_OURS},
+        {"proxy-connection", 16, F_HOP},
+        {"x-forwarded-port", 16, F_OURS},
+        {"x-forwarded-host", 16, F_OURS},
+        {"transfer-encoding", 17, F_KEEP},
+        {"x-forwarded-proto", 17, F_OURS},
 };
 
 static enum field_class classify(const struct http_header *h)
@@ -124,7 +124,7 @@ struct connection_tokens {
 };
 
 static void connection_tokens_init(struct connection_tokens *t, const struct http_header *hs,
-				   size_t n)
+                                   size_t n)
 {
 	t->n = 0;
 	t->overflow = false;
@@ -139,7 +139,7 @@ static void connection_tokens_init(struct connection_tokens *t, const struct htt
 
 /* Whether a field (other than Host and the framing fields) is hop-by-hop for this message. */
 static bool is_hop(const struct connection_tokens *t, const struct http_header *hs, size_t n,
-		   const struct http_header *h, enum field_class cls)
+                   const struct http_header *h, enum field_class cls)
 {
 	if (cls == F_HOP || cls == F_CONNECTION || cls == F_UPGRADE)
 		return true;
@@ -149,7 +149,7 @@ static bool is_hop(const struct connection_tokens *t, const struct http_header *
 		return http_header_is_hop_by_hop(hs, n, h);
 	for (size_t i = 0; i < t->n; i++)
 		if (http_list_has_token(t->conn[i]->value.ptr, t->conn[i]->value.len, h->name.ptr,
-					h->name.len))
+		                        h->name.len))
 			return true;
 	return false;
 }
@@ -184,7 +184,7 @@ static void copy_field(char *dst, size_t cap, const char *p, size_t n)
 int build_request_head(struct client *c, const struct http_request *req, uint64_t start_us)
 {
 	struct worker *w = c->w;
-	struct sink s = { &c->req_out, &c->req_out_len, &c->req_out_cap, 0 };
+	struct sink s = {&c->req_out, &c->req_out_len, &c->req_out_cap, 0};
 	const struct http_header *hs = req->headers;
 	size_t n = req->nheaders;
 	const struct http_header *xff = NULL, *rid = NULL, *upgrade = NULL;
@@ -255,14 +255,15 @@ int build_request_head(struct client *c, const struct http_request *req, uint64_
 	(void)n_xff;
 
 	char tmp[64];
-	put_header(&s, "X-Forwarded-Proto", w->cfg->forwarded_proto, strlen(w->cfg->forwarded_proto));
+	put_header(&s, "X-Forwarded-Proto", w->cfg->forwarded_proto,
+	           strlen(w->cfg->forwarded_proto));
 	int l = snprintf(tmp, sizeof(tmp), "%u", c->local_port);
 	put_header(&s, "X-Forwarded-Port", tmp, (size_t)l);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	(void)start_us;
 	l = snprintf(tmp, sizeof(tmp), "%" PRIu64,
-		     (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	             (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 	put_header(&s, "X-Request-Start", tmp, (size_t)l);
 
 	if (rid && http_request_id_valid(rid->value.ptr, rid->value.len))
@@ -281,7 +282,7 @@ int build_request_head(struct client *c, const struct http_request *req, uint64_
 
 int build_response_head(struct client *c, const struct http_response *resp)
 {
-	struct sink s = { &c->out, &c->out_len, &c->out_cap, 0 };
+	struct sink s = {&c->out, &c->out_len, &c->out_cap, 0};
 	const struct http_header *hs = resp->headers;
 	size_t n = resp->nheaders;
 	const struct http_header *upgrade = NULL;
@@ -363,22 +364,24 @@ void log_exchange(struct client *c)
 
 	int l;
 	if (c->code != ROUTER_OK && c->code != ROUTER_NO_APP)
-		l = snprintf(line, sizeof(line),
-			     "%s dynohost[router]: at=error code=%s desc=\"%s\" method=%s path=\"%s\" "
-			     "host=%s request_id=%s fwd=\"%s\" dyno=%s connect=%" PRIu64
-			     "ms service=%" PRIu64 "ms status=%d bytes=%" PRIu64 " protocol=http\n",
-			     stamp, router_code_name(c->code), router_code_desc(c->code),
-			     c->method[0] ? c->method : "-", path, host[0] ? host : "-",
-			     c->request_id[0] ? c->request_id : "-", c->ip,
-			     c->dyno[0] ? c->dyno : "none", connect_ms, service_ms, status, c->bytes);
+		l = snprintf(
+		        line, sizeof(line),
+		        "%s dynohost[router]: at=error code=%s desc=\"%s\" method=%s path=\"%s\" "
+		        "host=%s request_id=%s fwd=\"%s\" dyno=%s connect=%" PRIu64
+		        "ms service=%" PRIu64 "ms status=%d bytes=%" PRIu64 " protocol=http\n",
+		        stamp, router_code_name(c->code), router_code_desc(c->code),
+		        c->method[0] ? c->method : "-", path, host[0] ? host : "-",
+		        c->request_id[0] ? c->request_id : "-", c->ip,
+		        c->dyno[0] ? c->dyno : "none", connect_ms, service_ms, status, c->bytes);
 	else
 		l = snprintf(line, sizeof(line),
-			     "%s dynohost[router]: at=info method=%s path=\"%s\" host=%s "
-			     "request_id=%s fwd=\"%s\" dyno=%s connect=%" PRIu64 "ms service=%" PRIu64
-			     "ms status=%d bytes=%" PRIu64 " protocol=http\n",
-			     stamp, c->method[0] ? c->method : "-", path, host[0] ? host : "-",
-			     c->request_id[0] ? c->request_id : "-", c->ip,
-			     c->dyno[0] ? c->dyno : "none", connect_ms, service_ms, status, c->bytes);
+		             "%s dynohost[router]: at=info method=%s path=\"%s\" host=%s "
+		             "request_id=%s fwd=\"%s\" dyno=%s connect=%" PRIu64
+		             "ms service=%" PRIu64 "ms status=%d bytes=%" PRIu64 " protocol=http\n",
+		             stamp, c->method[0] ? c->method : "-", path, host[0] ? host : "-",
+		             c->request_id[0] ? c->request_id : "-", c->ip,
+		             c->dyno[0] ? c->dyno : "none", connect_ms, service_ms, status,
+		             c->bytes);
 	if (l <= 0)
 		return;
 	if ((size_t)l >= sizeof(line))
@@ -387,10 +390,11 @@ void log_exchange(struct client *c)
 	if (w->cfg->log_socket >= 0) {
 		/* One datagram per line, "<app> <line>", so the host files it under the app. */
 		char dgram[2200];
-		int dl = snprintf(dgram, sizeof(dgram), "%s %.*s", c->app[0] ? c->app : "-",
-				  l - 1, line);
+		int dl = snprintf(dgram, sizeof(dgram), "%s %.*s", c->app[0] ? c->app : "-", l - 1,
+		                  line);
 		if (dl > 0)
-			(void)send(w->cfg->log_socket, dgram, (size_t)dl, MSG_DONTWAIT | MSG_NOSIGNAL);
+			(void)send(w->cfg->log_socket, dgram, (size_t)dl,
+			           MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	if (w->cfg->log_fd >= 0) {
 		if (w->log_len + (size_t)l > 64 * 1024)

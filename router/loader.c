@@ -63,7 +63,7 @@ void route_stream_done(struct route_stream *s)
 }
 
 int route_stream_feed(struct route_stream *s, const char *data, size_t len,
-		      void (*on_line)(const char *line, size_t len, void *userdata), void *userdata)
+                      void (*on_line)(const char *line, size_t len, void *userdata), void *userdata)
 {
 	if (s->len + len > ROUTE_FILE_MAX)
 		return -EFBIG;

@@ -26,6 +26,7 @@ void route_stream_done(struct route_stream *s);
 /* Append data; call on_line for every complete non-empty line. 0, -ENOMEM, or -EFBIG when
  * one line grows past the route file limit. */
 int route_stream_feed(struct route_stream *s, const char *data, size_t len,
-		      void (*on_line)(const char *line, size_t len, void *userdata), void *userdata);
+                      void (*on_line)(const char *line, size_t len, void *userdata),
+                      void *userdata);
 
 #endif

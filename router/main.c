@@ -39,30 +39,30 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: dyno-router [OPTIONS]\n"
-		"HTTP/1.1 router for dynohost: Host -> app -> one of its web dynos.\n\n"
-		"  --listen ADDR:PORT        listen here (default 0.0.0.0:8080; [::]:80 for IPv6)\n"
-		"  --listen-fd N             serve the listening socket inherited as fd N\n"
-		"  --workers N               worker threads, one io_uring each (default 1)\n"
-		"  --routes FILE             route table (JSON), watched and reloaded on change\n"
-		"  --routes-fd N             read newline-delimited route tables from fd N\n"
-		"  --balance p2c|random|rr   dyno choice (default p2c: least loaded of two)\n"
-		"  --connect-timeout T       H19 (default 5s)\n"
-		"  --request-timeout T       time to first response byte, H12 (default 30s)\n"
-		"  --idle-timeout T          rolling idle window, H15/H28 (default 55s)\n"
-		"  --keepalive-timeout T     client keep-alive between requests (default 55s)\n"
-		"  --pool-idle-timeout T     idle connections to dynos (default 90s)\n"
-		"  --boot-timeout T          wait for a booting dyno, then H20 (default 75s)\n"
-		"  --drain-timeout T         graceful stop bound (default 30s)\n"
-		"  --pool-max N              idle connections per dyno per worker (default 64)\n"
-		"  --buffers N               receive buffers per worker (default 1024)\n"
-		"  --buffer-size BYTES       receive buffer size (default 16384)\n"
-		"  --forwarded-proto P       X-Forwarded-Proto value (default http)\n"
-		"  --request-log stdout|none|FILE   one line per request (default stdout)\n"
-		"  --log-socket PATH         also send \"<app> <line>\" datagrams to this socket\n"
-		"  --user NAME               drop to this user after opening sockets\n"
-		"  --log-level LEVEL         error, warning, notice, info, debug\n"
-		"Times take a unit: 250ms, 5s, 2m (a bare number is seconds).\n");
+	        "Usage: dyno-router [OPTIONS]\n"
+	        "HTTP/1.1 router for dynohost: Host -> app -> one of its web dynos.\n\n"
+	        "  --listen ADDR:PORT        listen here (default 0.0.0.0:8080; [::]:80 for IPv6)\n"
+	        "  --listen-fd N             serve the listening socket inherited as fd N\n"
+	        "  --workers N               worker threads, one io_uring each (default 1)\n"
+	        "  --routes FILE             route table (JSON), watched and reloaded on change\n"
+	        "  --routes-fd N             read newline-delimited route tables from fd N\n"
+	        "  --balance p2c|random|rr   dyno choice (default p2c: least loaded of two)\n"
+	        "  --connect-timeout T       H19 (default 5s)\n"
+	        "  --request-timeout T       time to first response byte, H12 (default 30s)\n"
+	        "  --idle-timeout T          rolling idle window, H15/H28 (default 55s)\n"
+	        "  --keepalive-timeout T     client keep-alive between requests (default 55s)\n"
+	        "  --pool-idle-timeout T     idle connections to dynos (default 90s)\n"
+	        "  --boot-timeout T          wait for a booting dyno, then H20 (default 75s)\n"
+	        "  --drain-timeout T         graceful stop bound (default 30s)\n"
+	        "  --pool-max N              idle connections per dyno per worker (default 64)\n"
+	        "  --buffers N               receive buffers per worker (default 1024)\n"
+	        "  --buffer-size BYTES       receive buffer size (default 16384)\n"
+	        "  --forwarded-proto P       X-Forwarded-Proto value (default http)\n"
+	        "  --request-log stdout|none|FILE   one line per request (default stdout)\n"
+	        "  --log-socket PATH         also send \"<app> <line>\" datagrams to this socket\n"
+	        "  --user NAME               drop to this user after opening sockets\n"
+	        "  --log-level LEVEL         error, warning, notice, info, debug\n"
+	        "Times take a unit: 250ms, 5s, 2m (a bare number is seconds).\n");
 }
 
 /* "250ms", "5s", "2m", "5" (seconds) → milliseconds. */
@@ -191,29 +191,29 @@ enum {
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "listen-fd", required_argument, NULL, OPT_LISTEN_FD },
-		{ "workers", required_argument, NULL, OPT_WORKERS },
-		{ "routes", required_argument, NULL, OPT_ROUTES },
-		{ "routes-fd", required_argument, NULL, OPT_ROUTES_FD },
-		{ "balance", required_argument, NULL, OPT_BALANCE },
-		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
-		{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-		{ "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TIMEOUT },
-		{ "pool-idle-timeout", required_argument, NULL, OPT_POOL_IDLE_TIMEOUT },
-		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
-		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
-		{ "pool-max", required_argument, NULL, OPT_POOL_MAX },
-		{ "buffers", required_argument, NULL, OPT_BUFFERS },
-		{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
-		{ "forwarded-proto", required_argument, NULL, OPT_FORWARDED_PROTO },
-		{ "request-log", required_argument, NULL, OPT_REQUEST_LOG },
-		{ "log-socket", required_argument, NULL, OPT_LOG_SOCKET },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-		{},
+	        {"help", no_argument, NULL, 'h'},
+	        {"listen", required_argument, NULL, OPT_LISTEN},
+	        {"listen-fd", required_argument, NULL, OPT_LISTEN_FD},
+	        {"workers", required_argument, NULL, OPT_WORKERS},
+	        {"routes", required_argument, NULL, OPT_ROUTES},
+	        {"routes-fd", required_argument, NULL, OPT_ROUTES_FD},
+	        {"balance", required_argument, NULL, OPT_BALANCE},
+	        {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	        {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+	        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	        {"keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TIMEOUT},
+	        {"pool-idle-timeout", required_argument, NULL, OPT_POOL_IDLE_TIMEOUT},
+	        {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
+	        {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+	        {"pool-max", required_argument, NULL, OPT_POOL_MAX},
+	        {"buffers", required_argument, NULL, OPT_BUFFERS},
+	        {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+	        {"forwarded-proto", required_argument, NULL, OPT_FORWARDED_PROTO},
+	        {"request-log", required_argument, NULL, OPT_REQUEST_LOG},
+	        {"log-socket", required_argument, NULL, OPT_LOG_SOCKET},
+	        {"user", required_argument, NULL, OPT_USER},
+	        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	        {},
 	};
 	struct router_config *c = &o->cfg;
 	int opt, r = 0;
@@ -247,13 +247,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (r >= 0)
 				c->balance = (enum router_balance)r;
 			break;
-		case OPT_CONNECT_TIMEOUT: dur = &c->connect_timeout; break;
-		case OPT_REQUEST_TIMEOUT: dur = &c->first_byte_timeout; break;
-		case OPT_IDLE_TIMEOUT: dur = &c->idle_timeout; break;
-		case OPT_KEEPALIVE_TIMEOUT: dur = &c->keepalive_timeout; break;
-		case OPT_POOL_IDLE_TIMEOUT: dur = &c->pool_idle_timeout; break;
-		case OPT_BOOT_TIMEOUT: dur = &c->boot_timeout; break;
-		case OPT_DRAIN_TIMEOUT: dur = &c->drain_timeout; break;
+		case OPT_CONNECT_TIMEOUT:
+			dur = &c->connect_timeout;
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			dur = &c->first_byte_timeout;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			dur = &c->idle_timeout;
+			break;
+		case OPT_KEEPALIVE_TIMEOUT:
+			dur = &c->keepalive_timeout;
+			break;
+		case OPT_POOL_IDLE_TIMEOUT:
+			dur = &c->pool_idle_timeout;
+			break;
+		case OPT_BOOT_TIMEOUT:
+			dur = &c->boot_timeout;
+			break;
+		case OPT_DRAIN_TIMEOUT:
+			dur = &c->drain_timeout;
+			break;
 		case OPT_POOL_MAX:
 			r = parse_uint(optarg, 0, 100000, &c->pool_max);
 			break;
@@ -289,7 +303,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (dur)
 			r = parse_duration(optarg, dur);
 		if (r < 0)
-			return log_error_errno(r, "bad value \"%s\" for %s", optarg, argv[optind - 1]);
+			return log_error_errno(r, "bad value \"%s\" for %s", optarg,
+			                       argv[optind - 1]);
 	}
 	if (optind < argc)
 		return log_error_errno(EINVAL, "unexpected argument \"%s\"", argv[optind]);
@@ -319,14 +334,14 @@ static void publish(struct main_ctx *m, struct router_table *t, const char *from
 static void reload_file(struct main_ctx *m)
 {
 	struct router_table *t = NULL;
-	struct router_error err = { "" };
+	struct router_error err = {""};
 	int r = router_load_file(m->o->routes, &t, &err);
 	if (r == -EINVAL)
 		log_warning("route file \"%s\" rejected, keeping the current table: %s",
-			    m->o->routes, err.msg);
+		            m->o->routes, err.msg);
 	else if (r < 0)
 		log_warning_errno(r, "route file \"%s\": %m; keeping the current table",
-				  m->o->routes);
+		                  m->o->routes);
 	else
 		publish(m, t, m->o->routes);
 }
@@ -335,11 +350,11 @@ static void on_stream_line(const char *line, size_t len, void *userdata)
 {
 	struct main_ctx *m = userdata;
 	struct router_table *t = NULL;
-	struct router_error err = { "" };
+	struct router_error err = {""};
 	int r = router_table_parse(line, len, &t, &err);
 	if (r < 0)
 		log_warning("route stream: table rejected, keeping the current one: %s",
-			    r == -EINVAL ? err.msg : strerror(-r));
+		            r == -EINVAL ? err.msg : strerror(-r));
 	else
 		publish(m, t, "stream");
 }
@@ -353,9 +368,9 @@ static int main_loop(struct main_ctx *m, int sfd, int ifd, const char *watch_nam
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = ifd, .events = POLLIN },
-			{ .fd = routes_fd, .events = POLLIN },
+		        {.fd = sfd, .events = POLLIN},
+		        {.fd = ifd, .events = POLLIN},
+		        {.fd = routes_fd, .events = POLLIN},
 		};
 		if (poll(p, 3, -1) == -1) {
 			if (errno == EINTR)
@@ -391,9 +406,11 @@ static int main_loop(struct main_ctx *m, int sfd, int ifd, const char *watch_nam
 			char buf[65536];
 			ssize_t n = read(routes_fd, buf, sizeof(buf));
 			if (n > 0) {
-				int r = route_stream_feed(&stream, buf, (size_t)n, on_stream_line, m);
+				int r = route_stream_feed(&stream, buf, (size_t)n, on_stream_line,
+				                          m);
 				if (r < 0) {
-					log_warning_errno(r, "route stream: %m; dropping buffered bytes");
+					log_warning_errno(
+					        r, "route stream: %m; dropping buffered bytes");
 					route_stream_done(&stream);
 				}
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
@@ -410,27 +427,28 @@ static int main_loop(struct main_ctx *m, int sfd, int ifd, const char *watch_nam
 int main(int argc, char **argv)
 {
 	struct options o = {
-		.cfg = {
-			.workers = 1,
-			.balance = ROUTER_BALANCE_P2C,
-			.connect_timeout = 5000,
-			.first_byte_timeout = 30000,
-			.idle_timeout = 55000,
-			.keepalive_timeout = 55000,
-			.pool_idle_timeout = 90000,
-			.boot_timeout = 75000,
-			.drain_timeout = 30000,
-			.pool_max = 64,
-			.buffers = 1024,
-			.buffer_size = 16384,
-			.max_request_head = 64 * 1024,
-			.max_response_head = 640 * 1024,
-			.forwarded_proto = "http",
-			.log_fd = STDOUT_FILENO,
-			.log_socket = -1,
-		},
-		.listen_fd = -1,
-		.routes_fd = -1,
+	        .cfg =
+	                {
+	                        .workers = 1,
+	                        .balance = ROUTER_BALANCE_P2C,
+	                        .connect_timeout = 5000,
+	                        .first_byte_timeout = 30000,
+	                        .idle_timeout = 55000,
+	                        .keepalive_timeout = 55000,
+	                        .pool_idle_timeout = 90000,
+	                        .boot_timeout = 75000,
+	                        .drain_timeout = 30000,
+	                        .pool_max = 64,
+	                        .buffers = 1024,
+	                        .buffer_size = 16384,
+	                        .max_request_head = 64 * 1024,
+	                        .max_response_head = 640 * 1024,
+	                        .forwarded_proto = "http",
+	                        .log_fd = STDOUT_FILENO,
+	                        .log_socket = -1,
+	                },
+	        .listen_fd = -1,
+	        .routes_fd = -1,
 	};
 	int r;
 
@@ -449,13 +467,14 @@ int main(int argc, char **argv)
 		o.cfg.log_fd = log_file;
 	}
 	if (o.log_socket) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		if (strlen(o.log_socket) >= sizeof(sa.sun_path))
 			return log_error("log socket path too long"), EXIT_FAILURE;
 		strcpy(sa.sun_path, o.log_socket);
 		log_sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (log_sock == -1 || connect(log_sock, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-			return log_error_errno(errno, "connect to log socket \"%s\": %m", o.log_socket),
+			return log_error_errno(errno, "connect to log socket \"%s\": %m",
+			                       o.log_socket),
 			       EXIT_FAILURE;
 		o.cfg.log_socket = log_sock;
 	}
@@ -485,7 +504,8 @@ int main(int argc, char **argv)
 		if (getsockopt(o.listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) == -1 ||
 		    type != SOCK_STREAM)
 			return log_error_errno(errno ? errno : ENOTSOCK,
-					       "--listen-fd %d is not a stream socket", o.listen_fd),
+			                       "--listen-fd %d is not a stream socket",
+			                       o.listen_fd),
 			       EXIT_FAILURE;
 		(void)fcntl(o.listen_fd, F_SETFD, FD_CLOEXEC);
 		(void)listen(o.listen_fd, 4096); /* harmless if the parent already listens */
@@ -500,7 +520,8 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < nw; i++) {
 			lfds[i] = open_listener(&ss, sl, nw > 1);
 			if (lfds[i] < 0)
-				return log_error_errno(lfds[i], "listen on %s: %m", addr), EXIT_FAILURE;
+				return log_error_errno(lfds[i], "listen on %s: %m", addr),
+				       EXIT_FAILURE;
 		}
 		log_info("listening on %s with %u worker%s", addr, nw, nw > 1 ? "s" : "");
 	}
@@ -520,16 +541,16 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 		if (ifd == -1 || inotify_add_watch(ifd, dirname(dir_copy),
-						   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) == -1)
+		                                   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) == -1)
 			return log_error_errno(errno, "watch \"%s\": %m", o.routes), EXIT_FAILURE;
 		struct router_table *t = NULL;
-		struct router_error err = { "" };
+		struct router_error err = {""};
 		r = router_load_file(o.routes, &t, &err);
 		if (r == -EINVAL)
 			return log_error("route file \"%s\": %s", o.routes, err.msg), EXIT_FAILURE;
 		if (r == -ENOENT)
 			log_warning("route file \"%s\" does not exist yet; serving no apps",
-				    o.routes);
+			            o.routes);
 		else if (r < 0)
 			return log_error_errno(r, "route file \"%s\": %m", o.routes), EXIT_FAILURE;
 		else
@@ -559,7 +580,7 @@ int main(int argc, char **argv)
 			return log_error_errno(r, "start worker %u: %m", i), EXIT_FAILURE;
 	}
 
-	struct main_ctx m = { .o = &o, .feed = &feed, .workers = workers, .n_workers = nw };
+	struct main_ctx m = {.o = &o, .feed = &feed, .workers = workers, .n_workers = nw};
 	r = main_loop(&m, sfd, ifd, base_copy ? basename(base_copy) : "");
 
 	atomic_store(&feed.stopping, true);

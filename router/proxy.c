@@ -44,7 +44,7 @@ static void pump_release(struct worker *w, struct pump *p)
 /* The bytes of a receive completion: a provided buffer, or the fallback memory when the
  * ring had no buffer. Ownership goes to the caller (buf_release / free). */
 static const char *rx_data(struct worker *w, unsigned flags, char **fallback, int *ret_buf,
-			   char **ret_owned)
+                           char **ret_owned)
 {
 	*ret_buf = -1;
 	*ret_owned = NULL;
@@ -66,7 +66,7 @@ static void drop_rx(struct worker *w, unsigned flags, char **fallback)
 }
 
 static struct io_uring_sqe *prep_recv(struct worker *w, int fd, char **fallback, uint64_t ud,
-				      bool use_fallback)
+                                      bool use_fallback)
 {
 	struct io_uring_sqe *sqe = worker_sqe(w);
 	if (use_fallback) {
@@ -339,19 +339,22 @@ void client_accepted(struct worker *w, int fd)
 	strcpy(c->ip, "0.0.0.0");
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip, sizeof(c->ip));
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip,
+			          sizeof(c->ip));
 		else if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-				inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], c->ip, sizeof(c->ip));
+				inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], c->ip,
+				          sizeof(c->ip));
 			else
 				inet_ntop(AF_INET6, &s6->sin6_addr, c->ip, sizeof(c->ip));
 		}
 	}
 	sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		c->local_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							       : ((struct sockaddr_in *)&ss)->sin_port);
+		c->local_port =
+		        ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                       : ((struct sockaddr_in *)&ss)->sin_port);
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = C_IDLE;
@@ -485,8 +488,8 @@ static int status_to_code(int status)
 }
 
 /* A complete request head is at base[0..head_len); build what goes to the dyno. */
-static void start_request(struct client *c, struct http_request *req, const char *base,
-			  size_t blen, size_t head_len)
+static void start_request(struct client *c, struct http_request *req, const char *base, size_t blen,
+                          size_t head_len)
 {
 	struct worker *w = c->w;
 	reset_exchange(c);
@@ -519,7 +522,7 @@ static void start_request(struct client *c, struct http_request *req, const char
 		return;
 	}
 	if (n > 0 && growbuf_append(&c->req_out, &c->req_out_len, &c->req_out_cap, base + used,
-				    (size_t)n) < 0) {
+	                            (size_t)n) < 0) {
 		keep_rest(c, base, blen, blen);
 		respond_error(c, ROUTER_H99, 503);
 		return;
@@ -584,7 +587,8 @@ static void on_request_bytes(struct client *c, const char *data, size_t len, int
 		free(owned);
 		if (!c->slow) {
 			c->slow = malloc(sizeof(*c->slow));
-			c->slow_headers = calloc(HTTP_HEADERS_MAX_DEFAULT, sizeof(*c->slow_headers));
+			c->slow_headers =
+			        calloc(HTTP_HEADERS_MAX_DEFAULT, sizeof(*c->slow_headers));
 			if (!c->slow || !c->slow_headers) {
 				client_close(c);
 				return;
@@ -753,7 +757,8 @@ static void pick_and_send(struct client *c)
 		/* A connection idle for a while may have been closed by the dyno: check before
 		 * use when the request could not be replayed on a fresh one. A recently used
 		 * one is trusted (a failure before any response byte is retried). */
-		if ((!c->replayable || !idempotent(c->req_method) || w->now_ms - u->pooled_at > 1000) &&
+		if ((!c->replayable || !idempotent(c->req_method) ||
+		     w->now_ms - u->pooled_at > 1000) &&
 		    !pooled_alive(u)) {
 			upstream_close(u);
 			continue;
@@ -846,8 +851,8 @@ static void finish_exchange(struct client *c)
 	if (u) {
 		c->up = NULL;
 		timer_disarm(w, &u->timer);
-		if (c->resp_body.done && c->req_body.done && !u->no_reuse && !u->dead && u->client &&
-		    c->status != 101)
+		if (c->resp_body.done && c->req_body.done && !u->no_reuse && !u->dead &&
+		    u->client && c->status != 101)
 			pool_put(u);
 		else
 			upstream_close(u);
@@ -914,7 +919,7 @@ static ssize_t response_body_take(struct client *c, struct upstream *u, char *p,
 }
 
 static void on_response_head(struct client *c, struct upstream *u, struct http_response *resp,
-			     char *base, size_t blen, size_t head_len, int buf, char *owned)
+                             char *base, size_t blen, size_t head_len, int buf, char *owned)
 {
 	struct worker *w = c->w;
 	if (resp->interim) {
@@ -983,7 +988,8 @@ static void on_response_head(struct client *c, struct upstream *u, struct http_r
 	size_t rest = blen - head_len;
 	if (resp->upgrade) {
 		/* Bytes the dyno sent right after 101 belong to the tunnel. */
-		if (rest && growbuf_append(&c->out, &c->out_len, &c->out_cap, base + head_len, rest) < 0)
+		if (rest &&
+		    growbuf_append(&c->out, &c->out_len, &c->out_cap, base + head_len, rest) < 0)
 			goto oom;
 		c->bytes += rest;
 	} else if (rest) {
@@ -996,7 +1002,7 @@ static void on_response_head(struct client *c, struct upstream *u, struct http_r
 			return;
 		}
 		if (k > 0 && growbuf_append(&c->out, &c->out_len, &c->out_cap, base + head_len,
-					    (size_t)k) < 0)
+		                            (size_t)k) < 0)
 			goto oom;
 		c->bytes += (size_t)k;
 	} else if (c->resp_body.kind == BODY_NONE)
@@ -1017,8 +1023,8 @@ oom:
 	client_close(c);
 }
 
-static void on_response_bytes(struct client *c, struct upstream *u, char *data, size_t len,
-			      int buf, char *owned)
+static void on_response_bytes(struct client *c, struct upstream *u, char *data, size_t len, int buf,
+                              char *owned)
 {
 	struct worker *w = c->w;
 	char *base;
@@ -1050,8 +1056,7 @@ static void on_response_bytes(struct client *c, struct upstream *u, char *data, 
 			respond_error(c, ROUTER_H25, 502);
 			return;
 		}
-		if (base == data &&
-		    growbuf_append(&u->in, &u->in_len, &u->in_cap, data, len) < 0) {
+		if (base == data && growbuf_append(&u->in, &u->in_len, &u->in_cap, data, len) < 0) {
 			buf_release(w, buf);
 			free(owned);
 			respond_error(c, ROUTER_H99, 503);
@@ -1068,11 +1073,12 @@ static void on_response_bytes(struct client *c, struct upstream *u, char *data, 
 		free(owned);
 		int st = w->resp.error_status;
 		/* A response line over the limit is Heroku's H25; the rest is H17. */
-		respond_error(c, st == 502 && w->resp.error_reason &&
-						 strstr(w->resp.error_reason, "long")
-					 ? ROUTER_H25
-					 : ROUTER_H17,
-			      502);
+		respond_error(c,
+		              st == 502 && w->resp.error_reason &&
+		                              strstr(w->resp.error_reason, "long")
+		                      ? ROUTER_H25
+		                      : ROUTER_H17,
+		              502);
 		return;
 	}
 	on_response_head(c, u, &w->resp, base, blen, (size_t)r, buf, owned);
@@ -1140,7 +1146,8 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 				client_close(c);
 			return;
 		}
-		if ((size_t)n < (size_t)res && in_append(c, data + n, (size_t)res - (size_t)n) < 0) {
+		if ((size_t)n < (size_t)res &&
+		    in_append(c, data + n, (size_t)res - (size_t)n) < 0) {
 			buf_release(w, buf);
 			free(owned);
 			client_close(c);
@@ -1156,7 +1163,7 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 			timer_disarm(w, &c->timer);
 			return;
 		}
-		u->tx = (struct pump){ .buf = buf, .owned = owned, .data = data, .len = (size_t)n };
+		u->tx = (struct pump){.buf = buf, .owned = owned, .data = data, .len = (size_t)n};
 		u->sending_head = false;
 		upstream_post_send(u, data, (size_t)n);
 		return;
@@ -1171,7 +1178,7 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 			return;
 		}
 		timer_arm(w, &c->timer, TQ_CLIENT_IDLE);
-		u->tx = (struct pump){ .buf = buf, .owned = owned, .data = data, .len = (size_t)res };
+		u->tx = (struct pump){.buf = buf, .owned = owned, .data = data, .len = (size_t)res};
 		u->sending_head = false;
 		upstream_post_send(u, data, (size_t)res);
 		return;
@@ -1304,8 +1311,8 @@ static void upstream_connect_done(struct upstream *u, int res)
 		return;
 	if (res < 0) {
 		enum router_code code = (res == -ECANCELED || res == -ETIMEDOUT || res == -ETIME)
-						? ROUTER_H19
-						: ROUTER_H21;
+		                                ? ROUTER_H19
+		                                : ROUTER_H21;
 		retry_or_fail(c, code, false);
 		return;
 	}
@@ -1340,7 +1347,7 @@ static void upstream_send_done(struct upstream *u, int res)
 		c->req_out_off += (size_t)res;
 		if (c->req_out_off < c->req_out_len) {
 			upstream_post_send(u, c->req_out + c->req_out_off,
-					   c->req_out_len - c->req_out_off);
+			                   c->req_out_len - c->req_out_off);
 			return;
 		}
 		u->sending_head = false;
@@ -1460,13 +1467,13 @@ static void upstream_recv_done(struct upstream *u, int res, unsigned flags)
 			return;
 		}
 		c->bytes += (uint64_t)k;
-		c->tx = (struct pump){ .buf = buf, .owned = owned, .data = data, .len = (size_t)k };
+		c->tx = (struct pump){.buf = buf, .owned = owned, .data = data, .len = (size_t)k};
 		client_post_send(c, data, (size_t)k);
 		return;
 	}
 	case C_TUNNEL:
 		c->bytes += (uint64_t)res;
-		c->tx = (struct pump){ .buf = buf, .owned = owned, .data = data, .len = (size_t)res };
+		c->tx = (struct pump){.buf = buf, .owned = owned, .data = data, .len = (size_t)res};
 		client_post_send(c, data, (size_t)res);
 		return;
 	default:

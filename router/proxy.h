@@ -17,21 +17,21 @@ struct router_config {
 	unsigned workers;
 	enum router_balance balance;
 	/* milliseconds */
-	uint64_t connect_timeout;   /* H19 */
+	uint64_t connect_timeout;    /* H19 */
 	uint64_t first_byte_timeout; /* H12 */
-	uint64_t idle_timeout;      /* H15 dyno side, H28 client side: rolling */
-	uint64_t keepalive_timeout; /* client keep-alive idle between requests */
-	uint64_t pool_idle_timeout; /* idle connections to dynos */
-	uint64_t boot_timeout;      /* H20: how long requests wait for a booting dyno */
-	uint64_t drain_timeout;     /* graceful stop bound */
-	unsigned pool_max;          /* idle connections kept per dyno per worker */
-	unsigned buffers;           /* provided receive buffers per worker (power of two) */
+	uint64_t idle_timeout;       /* H15 dyno side, H28 client side: rolling */
+	uint64_t keepalive_timeout;  /* client keep-alive idle between requests */
+	uint64_t pool_idle_timeout;  /* idle connections to dynos */
+	uint64_t boot_timeout;       /* H20: how long requests wait for a booting dyno */
+	uint64_t drain_timeout;      /* graceful stop bound */
+	unsigned pool_max;           /* idle connections kept per dyno per worker */
+	unsigned buffers;            /* provided receive buffers per worker (power of two) */
 	unsigned buffer_size;
-	size_t max_request_head;    /* all header bytes of one request; over: 431 H25 */
-	size_t max_response_head;   /* over: 502 H25 */
+	size_t max_request_head;  /* all header bytes of one request; over: 431 H25 */
+	size_t max_response_head; /* over: 502 H25 */
 	const char *forwarded_proto;
-	int log_fd;                 /* -1: no request log */
-	int log_socket;             /* -1: none; else a connected AF_UNIX datagram socket */
+	int log_fd;     /* -1: no request log */
+	int log_socket; /* -1: none; else a connected AF_UNIX datagram socket */
 };
 
 /* The route table currently published; workers take a reference when generation moves. */
@@ -76,8 +76,8 @@ struct backend {
 
 /* Bytes being moved from one socket to the other: either a provided buffer or owned memory. */
 struct pump {
-	int buf;        /* provided buffer id held, or -1 */
-	char *owned;    /* or malloc'd memory held (receive fallback when buffers ran out) */
+	int buf;     /* provided buffer id held, or -1 */
+	char *owned; /* or malloc'd memory held (receive fallback when buffers ran out) */
 	const char *data;
 	size_t len, off;
 };
@@ -102,7 +102,7 @@ struct upstream {
 	int fd;
 	int ops;
 	bool dead;
-	bool reused;    /* came from the pool: a failure before any byte may be retried */
+	bool reused; /* came from the pool: a failure before any byte may be retried */
 	bool connected;
 	bool timed_out;
 	struct backend *be;
@@ -111,10 +111,10 @@ struct upstream {
 	struct upstream *pool_next, *pool_prev;
 	bool in_pool;
 	uint64_t pooled_at; /* ms */
-	bool hold;      /* dead with ops pending that may read the client's memory */
-	bool sending_head; /* the pending send is from the client's req_out */
-	bool rd_eof;    /* tunnel: the dyno finished sending */
-	bool no_reuse;  /* the dyno said close, or sent bytes past the response */
+	bool hold;          /* dead with ops pending that may read the client's memory */
+	bool sending_head;  /* the pending send is from the client's req_out */
+	bool rd_eof;        /* tunnel: the dyno finished sending */
+	bool no_reuse;      /* the dyno said close, or sent bytes past the response */
 	/* response head spanning several receives */
 	char *in;
 	size_t in_len, in_cap;
@@ -124,16 +124,16 @@ struct upstream {
 };
 
 enum client_state {
-	C_IDLE = 0,     /* reading a request head */
-	C_BOOT_WAIT,    /* waiting for a dyno to come up */
-	C_CONNECT,      /* connecting to a dyno */
-	C_SEND_REQ,     /* sending the request head (and body bytes that came with it) */
-	C_REQ_BODY,     /* pumping the request body */
-	C_WAIT_RESP,    /* waiting for the response head */
-	C_RESP,         /* sending the response */
-	C_TUNNEL,       /* after 101: bytes both ways */
-	C_ERROR,        /* sending an error page, then closing */
-	C_LINGER,       /* write side shut, reading until the client closes */
+	C_IDLE = 0,  /* reading a request head */
+	C_BOOT_WAIT, /* waiting for a dyno to come up */
+	C_CONNECT,   /* connecting to a dyno */
+	C_SEND_REQ,  /* sending the request head (and body bytes that came with it) */
+	C_REQ_BODY,  /* pumping the request body */
+	C_WAIT_RESP, /* waiting for the response head */
+	C_RESP,      /* sending the response */
+	C_TUNNEL,    /* after 101: bytes both ways */
+	C_ERROR,     /* sending an error page, then closing */
+	C_LINGER,    /* write side shut, reading until the client closes */
 	C_STATE_MAX,
 };
 
@@ -168,19 +168,19 @@ struct client {
 	char request_id[208];
 	char app[64];
 	char dyno[32];
-	bool keep_alive;     /* keep the client connection after this exchange */
-	bool http10;         /* the client spoke HTTP/1.0 */
-	bool upgrade;        /* the client asked for an Upgrade */
+	bool keep_alive; /* keep the client connection after this exchange */
+	bool http10;     /* the client spoke HTTP/1.0 */
+	bool upgrade;    /* the client asked for an Upgrade */
 	bool expect_continue;
 	enum http_method req_method;
-	bool replayable;     /* the whole request is still in out: can go to another dyno */
-	bool resp_started;   /* bytes of the response reached the client socket */
-	bool resp_dechunk;   /* HTTP/1.0 client, chunked response: send only the data */
+	bool replayable;   /* the whole request is still in out: can go to another dyno */
+	bool resp_started; /* bytes of the response reached the client socket */
+	bool resp_dechunk; /* HTTP/1.0 client, chunked response: send only the data */
 	uint64_t t_start, t_connect, t_service; /* us */
-	uint64_t bytes;      /* response bytes sent to the client */
+	uint64_t bytes;                         /* response bytes sent to the client */
 	struct framing req_body, resp_body;
 
-	bool rd_eof;         /* tunnel: the client finished sending */
+	bool rd_eof; /* tunnel: the client finished sending */
 	bool sent_continue;
 	bool tunnel_started;
 	bool in_waiters;
@@ -224,7 +224,7 @@ struct worker {
 	uint64_t now_ms;
 
 	uint64_t rng, rr;
-	struct http_request req;   /* parser for heads that arrive in one receive */
+	struct http_request req; /* parser for heads that arrive in one receive */
 	struct http_response resp;
 	struct http_header *headers;
 
@@ -243,7 +243,7 @@ struct worker {
 
 /* worker.c */
 int worker_init(struct worker *w, unsigned id, const struct router_config *cfg,
-		struct router_feed *feed, int listen_fd);
+                struct router_feed *feed, int listen_fd);
 void *worker_main(void *arg);
 void worker_wake(struct worker *w);
 void worker_destroy(struct worker *w);
@@ -262,8 +262,8 @@ void client_on_cqe(struct client *c, unsigned tag, int res, unsigned flags);
 void upstream_on_cqe(struct upstream *u, unsigned tag, int res, unsigned flags);
 void client_on_timeout(struct client *c);
 void upstream_on_timeout(struct upstream *u);
-void client_reroute(struct client *c); /* a boot waiter after a table change */
-void client_stop(struct client *c);    /* graceful stop: close if idle, else after exchange */
+void client_reroute(struct client *c);   /* a boot waiter after a table change */
+void client_stop(struct client *c);      /* graceful stop: close if idle, else after exchange */
 void client_close_now(struct client *c); /* drain deadline: close whatever it is doing */
 void upstream_close(struct upstream *u);
 

@@ -81,7 +81,7 @@ struct router_error {
 
 /* Parse one route table from JSON text. 0 or -EINVAL (err filled) / -ENOMEM. */
 int router_table_parse(const char *json, size_t len, struct router_table **ret,
-		       struct router_error *err);
+                       struct router_error *err);
 /* An empty table (no apps): what the router serves before the first table arrives. */
 int router_table_new_empty(struct router_table **ret);
 struct router_table *router_table_ref(struct router_table *t);
@@ -91,7 +91,7 @@ struct router_table *router_table_unref(struct router_table *t);
 /* Find the app for a Host header value (port and trailing dot ignored, case-insensitive).
  * NULL when no app matches. */
 const struct router_app *router_table_lookup(const struct router_table *t, const char *host,
-					     size_t len);
+                                             size_t len);
 
 enum router_balance {
 	ROUTER_BALANCE_P2C = 0, /* two random picks, the one with fewer outstanding requests */
@@ -105,28 +105,28 @@ const char *router_balance_to_string(enum router_balance b);
 /* Pick one of n candidates (n >= 1) whose loads (outstanding requests) are given.
  * rng is a xorshift state (non-zero), rr a round-robin cursor; both are advanced. */
 size_t router_balance_pick(enum router_balance b, const unsigned *loads, size_t n, uint64_t *rng,
-			   uint64_t *rr);
+                           uint64_t *rr);
 uint64_t router_rng_next(uint64_t *state);
 
 /* Heroku's router error codes. */
 enum router_code {
 	ROUTER_OK = 0,
-	ROUTER_H10, /* app crashed */
-	ROUTER_H12, /* request timeout (no first response byte in time) */
-	ROUTER_H13, /* connection closed without response */
-	ROUTER_H14, /* no web dynos running */
-	ROUTER_H15, /* idle connection (dyno side) */
-	ROUTER_H17, /* poorly formatted response */
-	ROUTER_H18, /* server request interrupted */
-	ROUTER_H19, /* backend connection timeout */
-	ROUTER_H20, /* app boot timeout */
-	ROUTER_H21, /* backend connection refused */
-	ROUTER_H25, /* HTTP restriction (oversize) */
-	ROUTER_H26, /* request error */
-	ROUTER_H27, /* client request interrupted */
-	ROUTER_H28, /* client connection idle */
-	ROUTER_H80, /* maintenance mode */
-	ROUTER_H99, /* platform error */
+	ROUTER_H10,    /* app crashed */
+	ROUTER_H12,    /* request timeout (no first response byte in time) */
+	ROUTER_H13,    /* connection closed without response */
+	ROUTER_H14,    /* no web dynos running */
+	ROUTER_H15,    /* idle connection (dyno side) */
+	ROUTER_H17,    /* poorly formatted response */
+	ROUTER_H18,    /* server request interrupted */
+	ROUTER_H19,    /* backend connection timeout */
+	ROUTER_H20,    /* app boot timeout */
+	ROUTER_H21,    /* backend connection refused */
+	ROUTER_H25,    /* HTTP restriction (oversize) */
+	ROUTER_H26,    /* request error */
+	ROUTER_H27,    /* client request interrupted */
+	ROUTER_H28,    /* client connection idle */
+	ROUTER_H80,    /* maintenance mode */
+	ROUTER_H99,    /* platform error */
 	ROUTER_NO_APP, /* no app for this host: 404, not an H-code */
 	ROUTER_CODE_MAX,
 };

@@ -100,7 +100,7 @@ static bool valid_app_name(const char *s)
 
 /* Insert a host name (already lowercase) for app; duplicates are an error. */
 static int host_insert(struct router_table *t, const char *name, bool wildcard, size_t app,
-		       struct router_error *err)
+                       struct router_error *err)
 {
 	size_t n = strlen(name);
 	uint64_t h = hash_name(name, n) ^ (wildcard ? 0x9e3779b97f4a7c15ull : 0);
@@ -116,13 +116,13 @@ static int host_insert(struct router_table *t, const char *name, bool wildcard, 
 		}
 		if (s->wildcard == wildcard && strcmp(s->name, name) == 0)
 			return fail(err, "domain \"%s%s\" is claimed by apps \"%s\" and \"%s\"",
-				    wildcard ? "*" : "", name, t->apps[s->app].name,
-				    t->apps[app].name);
+			            wildcard ? "*" : "", name, t->apps[s->app].name,
+			            t->apps[app].name);
 	}
 }
 
 static const struct router_host_slot *host_find(const struct router_table *t, const char *name,
-						size_t n, bool wildcard)
+                                                size_t n, bool wildcard)
 {
 	if (t->hosts_cap == 0)
 		return NULL;
@@ -137,21 +137,21 @@ static const struct router_host_slot *host_find(const struct router_table *t, co
 }
 
 static int parse_dyno(json_t *jd, const char *app, size_t k, struct router_dyno *d,
-		      struct router_error *err)
+                      struct router_error *err)
 {
 	const char *name = NULL, *addr = NULL, *state = "up";
 	json_int_t port = -1;
 	json_error_t jerr;
 
 	if (json_unpack_ex(jd, &jerr, 0, "{s:s, s:s, s:I, s?:s}", "name", &name, "addr", &addr,
-			   "port", &port, "state", &state) == -1)
+	                   "port", &port, "state", &state) == -1)
 		return fail(err, "app \"%s\" dyno %zu: %s", app, k, jerr.text);
 	if (strlen(name) == 0 || strlen(name) >= sizeof(d->name))
 		return fail(err, "app \"%s\" dyno %zu: bad name \"%s\"", app, k, name);
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	if (port <= 0 || port > 65535)
 		return fail(err, "app \"%s\" dyno \"%s\": bad port %lld", app, name,
-			    (long long)port);
+		            (long long)port);
 	if (strcmp(state, "up") == 0)
 		d->state = ROUTER_DYNO_UP;
 	else if (strcmp(state, "booting") == 0 || strcmp(state, "starting") == 0)
@@ -176,12 +176,12 @@ static int parse_dyno(json_t *jd, const char *app, size_t k, struct router_dyno 
 		snprintf(d->addr_text, sizeof(d->addr_text), "[%s]:%lld", addr, (long long)port);
 	} else
 		return fail(err, "app \"%s\" dyno \"%s\": addr \"%s\" is not an IP address", app,
-			    name, addr);
+		            name, addr);
 	return 0;
 }
 
 static int parse_app(struct router_table *t, size_t ai, const char *name, json_t *ja,
-		     struct router_error *err)
+                     struct router_error *err)
 {
 	struct router_app *a = &t->apps[ai];
 	if (!valid_app_name(name))
@@ -227,13 +227,15 @@ static int index_domains(struct router_table *t, json_t *apps, struct router_err
 	size_t ai = 0;
 	const char *name;
 	json_t *ja;
-	json_object_foreach(apps, name, ja) {
+	json_object_foreach(apps, name, ja)
+	{
 		json_t *doms = json_object_get(ja, "domains");
 		if (doms && !json_is_array(doms))
 			return fail(err, "app \"%s\": \"domains\" must be an array", name);
 		size_t i;
 		json_t *jd;
-		json_array_foreach(doms, i, jd) {
+		json_array_foreach(doms, i, jd)
+		{
 			const char *d = json_string_value(jd);
 			if (!d)
 				return fail(err, "app \"%s\": domain %zu is not a string", name, i);
@@ -268,7 +270,7 @@ int router_table_new_empty(struct router_table **ret)
 }
 
 int router_table_parse(const char *json, size_t len, struct router_table **ret,
-		       struct router_error *err)
+                       struct router_error *err)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -316,7 +318,8 @@ int router_table_parse(const char *json, size_t len, struct router_table **ret,
 		}
 		const char *name;
 		json_t *ja;
-		json_object_foreach(apps, name, ja) {
+		json_object_foreach(apps, name, ja)
+		{
 			r = parse_app(t, t->n_apps, name, ja, err);
 			t->n_apps++;
 			if (r < 0)
@@ -355,7 +358,7 @@ static const struct router_app *app_by_name(const struct router_table *t, const 
 }
 
 const struct router_app *router_table_lookup(const struct router_table *t, const char *host,
-					     size_t len)
+                                             size_t len)
 {
 	char low[256];
 	size_t n = 0;
@@ -388,7 +391,8 @@ const struct router_app *router_table_lookup(const struct router_table *t, const
 		}
 	if (t->base_domain) {
 		size_t bl = strlen(t->base_domain);
-		if (n > bl + 1 && low[n - bl - 1] == '.' && memcmp(low + n - bl, t->base_domain, bl) == 0) {
+		if (n > bl + 1 && low[n - bl - 1] == '.' &&
+		    memcmp(low + n - bl, t->base_domain, bl) == 0) {
 			size_t al = n - bl - 1;
 			if (memchr(low, '.', al) == NULL)
 				return app_by_name(t, low, al);

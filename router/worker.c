@@ -75,11 +75,13 @@ static void timers_run(struct worker *w)
 			struct timer *t = w->tq_head[q];
 			timer_disarm(w, t);
 			if (q == TQ_FIRST_BYTE || q == TQ_UP_IDLE || q == TQ_POOL)
-				upstream_on_timeout((struct upstream *)((char *)t -
-									offsetof(struct upstream, timer)));
+				upstream_on_timeout(
+				        (struct upstream *)((char *)t -
+				                            offsetof(struct upstream, timer)));
 			else
 				client_on_timeout(
-					(struct client *)((char *)t - offsetof(struct client, timer)));
+				        (struct client *)((char *)t -
+				                          offsetof(struct client, timer)));
 		}
 }
 
@@ -108,15 +110,16 @@ void buf_release(struct worker *w, int id)
 	if (id < 0)
 		return;
 	io_uring_buf_ring_add(w->br, buf_addr(w, id), w->buf_size, (unsigned short)id,
-			      io_uring_buf_ring_mask(w->n_bufs), 0);
+	                      io_uring_buf_ring_mask(w->n_bufs), 0);
 	io_uring_buf_ring_advance(w->br, 1);
 }
 
 static int setup_buffers(struct worker *w)
 {
-	struct io_uring_buf_reg reg = { 0 };
+	struct io_uring_buf_reg reg = {0};
 	size_t ring_size = w->n_bufs * sizeof(struct io_uring_buf);
-	void *ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	void *ring =
+	        mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (ring == MAP_FAILED)
 		return -errno;
 	w->br = ring;
@@ -132,7 +135,7 @@ static int setup_buffers(struct worker *w)
 		return -ENOMEM;
 	for (unsigned i = 0; i < w->n_bufs; i++)
 		io_uring_buf_ring_add(w->br, buf_addr(w, (int)i), w->buf_size, (unsigned short)i,
-				      io_uring_buf_ring_mask(w->n_bufs), (int)i);
+		                      io_uring_buf_ring_mask(w->n_bufs), (int)i);
 	io_uring_buf_ring_advance(w->br, (int)w->n_bufs);
 	return 0;
 }
@@ -160,7 +163,7 @@ void worker_wake(struct worker *w)
 }
 
 int worker_init(struct worker *w, unsigned id, const struct router_config *cfg,
-		struct router_feed *feed, int listen_fd)
+                struct router_feed *feed, int listen_fd)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -178,7 +181,8 @@ int worker_init(struct worker *w, unsigned id, const struct router_config *cfg,
 	w->tq_dur[TQ_UP_IDLE] = cfg->idle_timeout;
 	w->tq_dur[TQ_POOL] = cfg->pool_idle_timeout;
 	w->tq_dur[TQ_BOOT] = cfg->boot_timeout;
-	w->rng = (now_us() * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(id + 1) << 32) ^ (uint64_t)getpid();
+	w->rng = (now_us() * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(id + 1) << 32) ^
+	         (uint64_t)getpid();
 	if (w->rng == 0)
 		w->rng = 1;
 	w->headers = calloc(HTTP_HEADERS_MAX_DEFAULT, sizeof(*w->headers));
@@ -195,7 +199,7 @@ int worker_init(struct worker *w, unsigned id, const struct router_config *cfg,
 /* The parts of setup that must run on the worker's own thread (single-issuer ring). */
 static int worker_setup_ring(struct worker *w)
 {
-	struct io_uring_params p = { 0 };
+	struct io_uring_params p = {0};
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
 	p.cq_entries = RING_ENTRIES * 4;
 	int r = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
@@ -411,8 +415,8 @@ void *worker_main(void *arg)
 			if (w->now_ms >= w->stop_deadline) {
 				if (w->force_closed)
 					break;
-				/* The drain bound passed: cut what is left, give the cancellations a
-				 * moment to come back, then leave. */
+				/* The drain bound passed: cut what is left, give the cancellations
+				 * a moment to come back, then leave. */
 				w->force_closed = true;
 				w->stop_deadline = w->now_ms + 1000;
 				for (struct client *c = w->clients, *next; c; c = next) {
@@ -432,8 +436,9 @@ void *worker_main(void *arg)
 		}
 		struct io_uring_cqe *cqe;
 		if (next >= 0) {
-			struct __kernel_timespec ts = { .tv_sec = next / 1000,
-							.tv_nsec = (next % 1000) * 1000000 + 1000000 };
+			struct __kernel_timespec ts = {.tv_sec = next / 1000,
+			                               .tv_nsec =
+			                                       (next % 1000) * 1000000 + 1000000};
 			r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		} else
 			r = io_uring_submit_and_wait(&w->ring, 1);
@@ -441,7 +446,8 @@ void *worker_main(void *arg)
 			log_warning_errno(r, "worker %u: io_uring wait: %m", w->id);
 
 		unsigned head, n = 0;
-		io_uring_for_each_cqe(&w->ring, head, cqe) {
+		io_uring_for_each_cqe(&w->ring, head, cqe)
+		{
 			handle_cqe(w, cqe);
 			n++;
 			if (n == 256) {

@@ -10,14 +10,17 @@
 #include "tests/lib/tap.h"
 
 static const char good[] =
-	"{\"base_domain\": \"Dynohost.Local\", \"future_key\": 1, \"apps\": {"
-	" \"hello\": {\"domains\": [\"hello.example.com\", \"*.wild.example.com\"],"
-	"  \"dynos\": [{\"name\": \"web.1\", \"addr\": \"172.30.0.2\", \"port\": 5000},"
-	"             {\"name\": \"web.2\", \"addr\": \"172.30.0.3\", \"port\": 5000, \"state\": \"booting\"},"
-	"             {\"name\": \"web.3\", \"addr\": \"::1\", \"port\": 5001, \"state\": \"up\"}]},"
-	" \"down\": {\"maintenance\": true, \"dynos\": [{\"name\": \"web.1\", \"addr\": \"10.0.0.1\","
-	"  \"port\": 80, \"state\": \"crashed\"}]},"
-	" \"none\": {}}}";
+        "{\"base_domain\": \"Dynohost.Local\", \"future_key\": 1, \"apps\": {"
+        " \"hello\": {\"domains\": [\"hello.example.com\", \"*.wild.example.com\"],"
+        "  \"dynos\": [{\"name\": \"web.1\", \"addr\": \"172.30.0.2\", \"port\": 5000},"
+        "             {\"name\": \"web.2\", \"addr\": \"172.30.0.3\", \"port\": 5000, \"state\": "
+        "\"booting\"},"
+        "             {\"name\": \"web.3\", \"addr\": \"::1\", \"port\": 5001, \"state\": "
+        "\"up\"}]},"
+        " \"down\": {\"maintenance\": true, \"dynos\": [{\"name\": \"web.1\", \"addr\": "
+        "\"10.0.0.1\","
+        "  \"port\": 80, \"state\": \"crashed\"}]},"
+        " \"none\": {}}}";
 
 static const char *lookup(const struct router_table *t, const char *host)
 {
@@ -28,7 +31,7 @@ static const char *lookup(const struct router_table *t, const char *host)
 static void test_parse(void)
 {
 	struct router_table *t = NULL;
-	struct router_error err = { "" };
+	struct router_error err = {""};
 	int r = router_table_parse(good, strlen(good), &t, &err);
 	is_int(r, 0, "a valid table parses");
 	if (r < 0) {
@@ -64,33 +67,40 @@ static void test_invalid(void)
 	static const struct {
 		const char *json, *why;
 	} bad[] = {
-		{ "{", "truncated JSON" },
-		{ "[]", "not an object" },
-		{ "{\"apps\": []}", "apps not an object" },
-		{ "{\"apps\": {\"Hello\": {}}}", "upper-case app name" },
-		{ "{\"apps\": {\"a b\": {}}}", "space in app name" },
-		{ "{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"host\", \"port\": 1}]}}}",
-		  "dyno address is not an IP" },
-		{ "{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"1.2.3.4\", \"port\": 0}]}}}",
-		  "port 0" },
-		{ "{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"1.2.3.4\", \"port\": 70000}]}}}",
-		  "port over 65535" },
-		{ "{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"1.2.3.4\", \"port\": 1, \"state\": \"odd\"}]}}}",
-		  "unknown state" },
-		{ "{\"apps\": {\"a\": {\"dynos\": [{\"addr\": \"1.2.3.4\", \"port\": 1}]}}}", "dyno without name" },
-		{ "{\"apps\": {\"a\": {\"domains\": [\"x.com\"]}, \"b\": {\"domains\": [\"X.com\"]}}}",
-		  "a domain claimed twice" },
-		{ "{\"apps\": {\"a\": {\"domains\": [\"bad domain\"]}}}", "invalid domain" },
-		{ "{\"apps\": {\"a\": {\"domains\": \"x.com\"}}}", "domains not a list" },
-		{ "{\"apps\": {\"a\": {\"maintenance\": \"yes\"}}}", "maintenance not a boolean" },
-		{ "{\"apps\": {\"a\": {}, \"a\": {}}}", "duplicate app" },
-		{ "{\"base_domain\": 5}", "base_domain not a string" },
+	        {"{", "truncated JSON"},
+	        {"[]", "not an object"},
+	        {"{\"apps\": []}", "apps not an object"},
+	        {"{\"apps\": {\"Hello\": {}}}", "upper-case app name"},
+	        {"{\"apps\": {\"a b\": {}}}", "space in app name"},
+	        {"{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"host\", "
+	         "\"port\": 1}]}}}",
+	         "dyno address is not an IP"},
+	        {"{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"1.2.3.4\", "
+	         "\"port\": 0}]}}}",
+	         "port 0"},
+	        {"{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"1.2.3.4\", "
+	         "\"port\": 70000}]}}}",
+	         "port over 65535"},
+	        {"{\"apps\": {\"a\": {\"dynos\": [{\"name\": \"web.1\", \"addr\": \"1.2.3.4\", "
+	         "\"port\": 1, \"state\": \"odd\"}]}}}",
+	         "unknown state"},
+	        {"{\"apps\": {\"a\": {\"dynos\": [{\"addr\": \"1.2.3.4\", \"port\": 1}]}}}",
+	         "dyno without name"},
+	        {"{\"apps\": {\"a\": {\"domains\": [\"x.com\"]}, \"b\": {\"domains\": "
+	         "[\"X.com\"]}}}",
+	         "a domain claimed twice"},
+	        {"{\"apps\": {\"a\": {\"domains\": [\"bad domain\"]}}}", "invalid domain"},
+	        {"{\"apps\": {\"a\": {\"domains\": \"x.com\"}}}", "domains not a list"},
+	        {"{\"apps\": {\"a\": {\"maintenance\": \"yes\"}}}", "maintenance not a boolean"},
+	        {"{\"apps\": {\"a\": {}, \"a\": {}}}", "duplicate app"},
+	        {"{\"base_domain\": 5}", "base_domain not a string"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		struct router_table *t = NULL;
-		struct router_error err = { "" };
+		struct router_error err = {""};
 		int r = router_table_parse(bad[i].json, strlen(bad[i].json), &t, &err);
-		ok(r == -EINVAL && t == NULL && err.msg[0], "refused: %s (%s)", bad[i].why, err.msg);
+		ok(r == -EINVAL && t == NULL && err.msg[0], "refused: %s (%s)", bad[i].why,
+		   err.msg);
 		router_table_unref(t);
 	}
 }
@@ -98,20 +108,20 @@ static void test_invalid(void)
 static void test_balance(void)
 {
 	uint64_t rng = 12345, rr = 0;
-	unsigned loads2[2] = { 7, 3 };
+	unsigned loads2[2] = {7, 3};
 	int picks1 = 0;
 	for (int i = 0; i < 1000; i++)
 		picks1 += router_balance_pick(ROUTER_BALANCE_P2C, loads2, 2, &rng, &rr) == 1;
 	is_int(picks1, 1000, "p2c with two dynos always takes the less loaded");
 
-	unsigned loads[5] = { 9, 9, 0, 9, 9 };
-	int counts[5] = { 0 };
+	unsigned loads[5] = {9, 9, 0, 9, 9};
+	int counts[5] = {0};
 	for (int i = 0; i < 5000; i++)
 		counts[router_balance_pick(ROUTER_BALANCE_P2C, loads, 5, &rng, &rr)]++;
 	/* The idle dyno wins whenever it is one of the two picks: 2/5 of the time, plus nothing
 	 * else can beat it. Exact shares are random; the idle one must lead by far. */
 	ok(counts[2] > counts[0] && counts[2] > counts[1] && counts[2] > counts[3] &&
-		   counts[2] > counts[4],
+	           counts[2] > counts[4],
 	   "p2c favours the idle dyno (%d of 5000)", counts[2]);
 
 	memset(counts, 0, sizeof(counts));
@@ -160,11 +170,12 @@ static void test_codes(void)
 	size_t len;
 	is_int(router_error_response(ROUTER_H12, 503, &page, &len), 0, "H12 page exists");
 	ok(strncmp(page, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0 &&
-		   strstr(page, "Request timeout (H12)") && strstr(page, "Connection: close"),
+	           strstr(page, "Request timeout (H12)") && strstr(page, "Connection: close"),
 	   "H12 page: status line, code, close");
 	const char *body = strstr(page, "\r\n\r\n");
 	char want[64];
-	snprintf(want, sizeof(want), "Content-Length: %zu\r\n", body ? len - (size_t)(body + 4 - page) : 0);
+	snprintf(want, sizeof(want), "Content-Length: %zu\r\n",
+	         body ? len - (size_t)(body + 4 - page) : 0);
 	ok(body && strstr(page, want), "Content-Length matches the body");
 	is_int(router_code_status(ROUTER_H27), 499, "H27 logs 499");
 	is_str(router_code_name(ROUTER_H80), "H80", "H80 name");
