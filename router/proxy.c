@@ -350,11 +350,7 @@ void client_accepted(struct worker *w, int fd)
 				inet_ntop(AF_INET6, &s6->sin6_addr, c->ip, sizeof(c->ip));
 		}
 	}
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		c->local_port =
-		        ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-		                                       : ((struct sockaddr_in *)&ss)->sin_port);
+	c->local_port = w->listen_port; /* accepted sockets share the listener's port */
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = C_IDLE;

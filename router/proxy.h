@@ -204,6 +204,7 @@ struct worker {
 	struct router_feed *feed;
 	struct io_uring ring;
 	int listen_fd;
+	uint16_t listen_port;
 	bool accepting;
 	int wake_fd; /* eventfd: the main thread wakes us for new tables and for stop */
 	uint64_t wake_val;

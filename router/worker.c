@@ -1,8 +1,10 @@
 /* One router worker: an io_uring with a provided-buffer ring, a multishot accept on the
  * listening socket, timer queues, the worker's view of the route table (backends, load,
  * keep-alive pools) and the event loop: timers, then completions, then wait. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,12 @@ int worker_init(struct worker *w, unsigned id, const struct router_config *cfg,
 	w->cfg = cfg;
 	w->feed = feed;
 	w->listen_fd = listen_fd;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+		w->listen_port = ntohs(ss.ss_family == AF_INET6
+					       ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					       : ((struct sockaddr_in *)&ss)->sin_port);
 	w->n_bufs = cfg->buffers;
 	w->buf_size = cfg->buffer_size;
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
