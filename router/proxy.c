@@ -89,10 +89,33 @@ static void set_poll_first(struct io_uring_sqe *sqe)
 	sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 }
 
+/* At most one receive is posted on a client socket at a time: if one is pending already, it
+ * delivers the next bytes to whatever state the client is in by then. */
+static void client_post_recv_flags(struct client *c, bool fallback, bool poll_first)
+{
+	if (c->recv_pending)
+		return;
+	struct io_uring_sqe *sqe =
+		prep_recv(c->w, c->fd, &c->rx_fallback, UD(c, TAG_C_RECV), fallback);
+	if (poll_first)
+		set_poll_first(sqe);
+	c->recv_pending = true;
+	c->ops++;
+}
+
 static void client_post_recv(struct client *c, bool fallback)
 {
-	prep_recv(c->w, c->fd, &c->rx_fallback, UD(c, TAG_C_RECV), fallback);
-	c->ops++;
+	client_post_recv_flags(c, fallback, false);
+}
+
+/* While the dyno works on a request, keep a receive posted on the client: it notices a
+ * client that goes away (H27) and is the receive for the next request of a kept-alive
+ * connection. Not for upgrades (the tunnel reads on its own) nor for "Connection: close",
+ * whose client may half-close after its request. */
+static void client_watch(struct client *c)
+{
+	if (c->keep_alive && !c->upgrade)
+		client_post_recv_flags(c, false, true);
 }
 
 static void upstream_post_recv(struct upstream *u, bool fallback)
@@ -625,8 +648,7 @@ static void start_exchange_from_input(struct client *c)
 		return;
 	}
 	c->state = C_IDLE;
-	set_poll_first(prep_recv(c->w, c->fd, &c->rx_fallback, UD(c, TAG_C_RECV), false));
-	c->ops++;
+	client_post_recv_flags(c, false, true);
 	timer_arm(c->w, &c->timer, TQ_KEEPALIVE);
 }
 
@@ -1088,7 +1110,8 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 	int buf;
 	char *owned;
 
-	if (res == -ENOBUFS) {
+	c->recv_pending = false;
+	if (res == -ENOBUFS && !c->dead) {
 		/* The buffer ring ran dry: read this one into memory of our own. */
 		client_post_recv(c, true);
 		return;
@@ -1099,8 +1122,19 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 			return;
 		switch (c->state) {
 		case C_REQ_BODY:
+		case C_BOOT_WAIT:
+		case C_CONNECT:
+		case C_SEND_REQ:
+		case C_WAIT_RESP:
+			/* The client left before its response. */
 			c->code = ROUTER_H27;
 			c->status = 499;
+			log_exchange(c);
+			client_close(c);
+			return;
+		case C_RESP:
+			/* ... or while it was being sent. */
+			c->code = ROUTER_H27;
 			log_exchange(c);
 			client_close(c);
 			return;
@@ -1129,6 +1163,20 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 		free(owned);
 		client_post_recv(c, false);
 		return;
+	case C_BOOT_WAIT:
+	case C_CONNECT:
+	case C_SEND_REQ:
+	case C_WAIT_RESP:
+	case C_RESP: {
+		/* The next request, early: keep it for when this exchange is over. No new
+		 * receive until then, so a client cannot make us buffer more than this. */
+		int r = in_append(c, data, (size_t)res);
+		buf_release(w, buf);
+		free(owned);
+		if (r < 0)
+			client_close(c);
+		return;
+	}
 	case C_REQ_BODY: {
 		struct upstream *u = c->up;
 		ssize_t n = frame_take(&c->req_body, data, (size_t)res);
@@ -1157,6 +1205,7 @@ static void client_recv_done(struct client *c, int res, unsigned flags)
 			upstream_post_recv(u, false);
 			timer_arm(w, &u->timer, TQ_FIRST_BYTE);
 			timer_disarm(w, &c->timer);
+			client_watch(c);
 			return;
 		}
 		u->tx = (struct pump){.buf = buf, .owned = owned, .data = data, .len = (size_t)n};
@@ -1380,6 +1429,7 @@ static void upstream_send_done(struct upstream *u, int res)
 	set_poll_first(prep_recv(w, u->fd, &u->rx_fallback, UD(u, TAG_U_RECV), false));
 	u->ops++;
 	timer_arm(w, &u->timer, TQ_FIRST_BYTE);
+	client_watch(c);
 }
 
 static void upstream_recv_done(struct upstream *u, int res, unsigned flags)

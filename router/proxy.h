@@ -183,6 +183,7 @@ struct client {
 	bool rd_eof; /* tunnel: the client finished sending */
 	bool sent_continue;
 	bool tunnel_started;
+	bool recv_pending;   /* a receive is posted on the client socket */
 	bool in_waiters;
 	struct client *all_next, *all_prev;
 

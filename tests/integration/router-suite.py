@@ -764,6 +764,12 @@ def group_hcodes():
     time.sleep(0.1)  # let the router forward the head before the client leaves
     c.close()
     ok(env.log_has(r"at=error code=H27 .*status=499"), "client gone mid-request is logged H27")
+    c = Conn(port)
+    c.send(b"GET /sleep?ms=400 HTTP/1.1\r\nHost: hello.example.com\r\n\r\n")
+    poll(lambda: b"/sleep?ms=400" in open(a["record"], "rb").read(), 5)
+    c.close()
+    ok(env.log_has(r"at=error code=H27 .*path=\"/sleep\?ms=400\".*status=499"),
+       "client gone while the dyno works is logged H27")
 
     # A booting dyno that comes up in time: the waiting request is served.
     env2 = Env()
