@@ -8,3 +8,12 @@ EXTRA_DIST += bench/netns
 
 # bench/router, bench/balance: dyno-router against nginx and HAProxy; p2c against random.
 EXTRA_DIST += bench/router bench/balance bench/router-loadgen.py
+
+# bench/slug-import: `dyno slug import` against GNU tar -xzf of the same Ruby-app-like slug.
+EXTRA_DIST += bench/slug-import
+
+# bench/dyno-start: `dyno exec` against bwrap and runc; bench/dyno-spawn is the launcher alone.
+noinst_PROGRAMS += bench/dyno-spawn
+bench_dyno_spawn_SOURCES = bench/dyno-spawn.c
+bench_dyno_spawn_LDADD = $(DYNORUNTIME_LIBS)
+EXTRA_DIST += bench/dyno-start

@@ -50,7 +50,7 @@ struct dyno_plan {
 	size_t n_ops, cap_ops;
 	char **strings; /* everything the ops point to, freed with the plan */
 	size_t n_strings, cap_strings;
-	char *mount_dir; /* <run_dir>/<id>/fs: the tmpfs mount point (created by the parent) */
+	char *mount_dir; /* the tmpfs mount point: <run_dir>/<id>, made by the parent */
 	char *dyno_dir;  /* <run_dir>/<id> */
 
 	const char *hostname;

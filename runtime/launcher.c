@@ -39,7 +39,7 @@ struct dyno_partial {
 
 struct dyno {
 	char *id;
-	char *dyno_dir, *mount_dir;
+	char *dyno_dir; /* <run_dir>/<id>: in the dyno's mount namespace, its tmpfs */
 	pid_t pid;
 	int pidfd;
 	int ctl_fd;
@@ -288,8 +288,6 @@ static void finish(struct dyno *d)
 		(void)dyno_cgroup_destroy(d->cg);
 		d->cg = NULL;
 	}
-	if (d->mount_dir)
-		(void)rmdir(d->mount_dir);
 	if (d->dyno_dir)
 		(void)rmdir(d->dyno_dir);
 	d->state = DYNO_STATE_EXITED;
@@ -487,7 +485,6 @@ struct dyno *dyno_free(struct dyno *d)
 		(void)dyno_cgroup_destroy(d->cg);
 	free(d->id);
 	free(d->dyno_dir);
-	free(d->mount_dir);
 	free(d);
 	return NULL;
 }
@@ -642,9 +639,8 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	d->state = DYNO_STATE_STARTING;
 	d->id = strdup(p->id);
 	const char *run_dir = p->run_dir ? p->run_dir : DYNOHOST_RUNDIR "/dynos";
-	if (!d->id || asprintf(&d->dyno_dir, "%s/%s", run_dir, p->id) < 0 ||
-	    asprintf(&d->mount_dir, "%s/%s/fs", run_dir, p->id) < 0) {
-		d->dyno_dir = d->mount_dir = NULL;
+	if (!d->id || asprintf(&d->dyno_dir, "%s/%s", run_dir, p->id) < 0) {
+		d->dyno_dir = NULL;
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -658,16 +654,10 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 		r = -errno;
 		free(d->dyno_dir); /* not ours: another dyno with this id */
 		d->dyno_dir = NULL;
-		free(d->mount_dir);
-		d->mount_dir = NULL;
-		goto fail;
-	}
-	if (mkdir(d->mount_dir, 0755) == -1) {
-		r = -errno;
 		goto fail;
 	}
 	plan->dyno_dir = strdup(d->dyno_dir);
-	plan->mount_dir = strdup(d->mount_dir);
+	plan->mount_dir = strdup(d->dyno_dir);
 	if (!plan->dyno_dir || !plan->mount_dir) {
 		r = -ENOMEM;
 		goto fail;

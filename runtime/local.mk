@@ -38,7 +38,7 @@ tests_helpers_dynoprobe_SOURCES = tests/helpers/dynoprobe.c
 tests_helpers_dynoprobe_CFLAGS = $(AX_CFLAGS) $(WARN_CFLAGS) -Wno-missing-prototypes
 tests_helpers_dynoprobe_LDFLAGS = -static
 tests_helpers_dynoprobe_LDADD =
-EXTRA_DIST += tests/integration/runtime-lib.sh bench/dyno-start
+EXTRA_DIST += tests/integration/runtime-lib.sh
 TESTS += tests/integration/runtime-escape.sh tests/integration/runtime-basic.sh \
 	tests/integration/runtime-cgroup.sh tests/integration/runtime-many.sh \
 	tests/integration/runtime-net.sh
