@@ -98,6 +98,8 @@ int main(void)
 	snprintf(init, sizeof(init), "%s/dyno-init", top);
 	setenv("DYNOHOST_INIT", init, 1);
 
+	int fds_before = count_dir("/proc/self/fd");
+
 	/* The seccomp filter is built once per process. */
 	const void *f1, *f2;
 	size_t l1, l2;
@@ -244,6 +246,7 @@ int main(void)
 	}
 
 	is_int(count_dir(run_dir), 0, "no run dirs left");
+	is_int(count_dir("/proc/self/fd"), fds_before, "no fds leaked by the dynos");
 	snprintf(cmd, sizeof(cmd), "ls -d /sys/fs/cgroup/*/dynohost/test-rtapi%d-* "
 		 "/sys/fs/cgroup/dynohost/test-rtapi%d-* 2>/dev/null | grep -q .",
 		 (int)getpid(), (int)getpid());
