@@ -74,6 +74,20 @@ wait "$pid"
 is "$?" 0 "a dyno that exits on SIGTERM ends with its own status"
 like "$(cat "$out")" "term: got SIGTERM" "SIGTERM was forwarded to the process"
 
+# Every process of the dyno gets the SIGTERM, and the dyno waits for all of them.
+out=$RT_TMP/two.out
+"$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-two" --grace 30 -- \
+	'dynoprobe graceful & exec dynoprobe graceful' >"$out" 2>&1 &
+pid=$!
+for ((i = 0; i < 1000; i++)); do
+	[ "$(grep -c '^ready$' "$out" 2>/dev/null)" = 2 ] && break
+	sleep 0.02
+done
+kill -TERM "$pid"
+wait "$pid"
+is "$?" 0 "two processes that exit on SIGTERM: status 0"
+is "$(grep -c '^term: got SIGTERM$' "$out")" 2 "both got SIGTERM and finished before the dyno ended"
+
 # A dyno never blocks because nobody reads: lines beyond the bound are dropped and counted.
 fifo=$RT_TMP/fifo
 mkfifo "$fifo"
