@@ -541,7 +541,7 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 		if (ifd == -1 || inotify_add_watch(ifd, dirname(dir_copy),
-		                                   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) == -1)
+		                                   IN_CLOSE_WRITE | IN_MOVED_TO) == -1)
 			return log_error_errno(errno, "watch \"%s\": %m", o.routes), EXIT_FAILURE;
 		struct router_table *t = NULL;
 		struct router_error err = {""};

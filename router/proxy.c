@@ -418,7 +418,7 @@ static void reset_exchange(struct client *c)
 	c->upgrade = c->expect_continue = c->replayable = false;
 	c->resp_started = c->resp_dechunk = c->sent_continue = c->tunnel_started = false;
 	c->rd_eof = false;
-	c->t_connect = c->t_service = 0;
+	c->t_connect = 0;
 	c->bytes = 0;
 	memset(&c->req_body, 0, sizeof(c->req_body));
 	memset(&c->resp_body, 0, sizeof(c->resp_body));
@@ -830,7 +830,6 @@ static void retry_or_fail(struct client *c, enum router_code code, bool same_dyn
 
 static void respond_error(struct client *c, enum router_code code, int status)
 {
-	struct worker *w = c->w;
 	const char *page;
 	size_t len;
 
@@ -854,7 +853,6 @@ static void respond_error(struct client *c, enum router_code code, int status)
 	c->resp_started = true;
 	c->state = C_ERROR;
 	log_exchange(c);
-	(void)w;
 	client_post_send(c, c->out, c->out_len);
 }
 
@@ -982,7 +980,6 @@ static void on_response_head(struct client *c, struct upstream *u, struct http_r
 		return;
 	}
 	c->status = resp->status;
-	c->t_service = now_us();
 	framing_init(&c->resp_body, resp->body, resp->content_length);
 	if (resp->upgrade)
 		c->resp_body.kind = BODY_TUNNEL;
@@ -1002,7 +999,6 @@ static void on_response_head(struct client *c, struct upstream *u, struct http_r
 		respond_error(c, ROUTER_H99, 503);
 		return;
 	}
-	size_t head_out = c->out_len;
 	size_t rest = blen - head_len;
 	if (resp->upgrade) {
 		/* Bytes the dyno sent right after 101 belong to the tunnel. */
@@ -1025,7 +1021,6 @@ static void on_response_head(struct client *c, struct upstream *u, struct http_r
 		c->bytes += (size_t)k;
 	} else if (c->resp_body.kind == BODY_NONE)
 		c->resp_body.done = true;
-	(void)head_out;
 	buf_release(w, buf);
 	free(owned);
 	u->in_len = 0; /* the head (if it was buffered) is consumed */
@@ -1351,7 +1346,6 @@ void client_on_cqe(struct client *c, unsigned tag, int res, unsigned flags)
 static void upstream_connect_done(struct upstream *u, int res)
 {
 	struct client *c = u->client;
-	struct worker *w = u->w;
 	if (u->dead || !c)
 		return;
 	if (res < 0) {
@@ -1363,7 +1357,6 @@ static void upstream_connect_done(struct upstream *u, int res)
 	}
 	u->connected = true;
 	c->t_connect = now_us();
-	(void)w;
 	send_request(c, u);
 }
 

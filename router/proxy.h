@@ -176,7 +176,7 @@ struct client {
 	bool replayable;   /* the whole request is still in out: can go to another dyno */
 	bool resp_started; /* bytes of the response reached the client socket */
 	bool resp_dechunk; /* HTTP/1.0 client, chunked response: send only the data */
-	uint64_t t_start, t_connect, t_service; /* us */
+	uint64_t t_start, t_connect; /* us */
 	uint64_t bytes;                         /* response bytes sent to the client */
 	struct framing req_body, resp_body;
 
