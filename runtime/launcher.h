@@ -149,7 +149,8 @@ struct dyno_line {
 
 struct dyno;
 
-/* Start a dyno. On success *ret is a running (or starting) dyno. On failure nothing is left
+/* Start a dyno. Call it from a single-threaded process (the child between clone and exec
+ * relies on it, STYLE.md). On success *ret is a running (or starting) dyno. On failure nothing is left
  * behind (no process, cgroup, mount, run dir) and, when ret_error is not NULL, it says which
  * step failed. The seccomp filter is built on the first call and reused by every later one. */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);

@@ -175,7 +175,12 @@ static int plan_host_stack(struct dyno_plan *plan)
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
 		if ((r = add_mkdir(plan, DYNO_STEP_ROOT, dirs[i], 0755, false)) < 0)
 			return r;
-	if ((r = add_mkdir(plan, DYNO_STEP_ROOT, "/var/tmp", 01777, true)) < 0)
+	if ((r = add_mkdir(plan, DYNO_STEP_ROOT, "/var/tmp", 01777, true)) < 0 ||
+	    (r = add_mkdir(plan, DYNO_STEP_ROOT, "/var/lib", 0755, false)) < 0)
+		return r;
+	/* Gems installed with `gem install` (Debian's GEM_HOME): the host's Ruby is incomplete
+	 * without them. */
+	if ((r = add_host_path(plan, "/var/lib/gems", DYNO_STEP_ROOT)) < 0)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(etc); i++)
 		if ((r = add_host_path(plan, etc[i], DYNO_STEP_ETC)) < 0)
