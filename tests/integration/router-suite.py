@@ -902,6 +902,25 @@ def group_reload():
     time.sleep(0.1)
     is_(get(port)[3], b"hello from web.2\n", "stream: the writer closing keeps the last table")
     is_(env.stop_router(), 0, "router stops cleanly")
+
+    # The drain bound: a request that outlives it is cut, and the router still exits 0.
+    env.write_routes({"hello": {"domains": ["hello.example.com"], "dynos": [dyno("web.1", a)]}})
+    port = env.router("--drain-timeout", "300ms")
+    res = {}
+
+    def long_req():
+        try:
+            res["r"] = get(port, "/sleep?ms=30000")
+        except (OSError, EOFError) as e:
+            res["r"] = repr(e)
+    t = threading.Thread(target=long_req)
+    t.start()
+    poll(lambda: b"/sleep?ms=30000" in open(a["record"], "rb").read(), 10)
+    is_(env.stop_router(), 0, "drain bound: exit 0 with a request still in flight")
+    t.join(10)
+    ok(isinstance(res.get("r"), str), "drain bound: the request in flight was cut", res.get("r"))
+    ok(env.log_has(r"at=error code=H99 .*path=\"/sleep\?ms=30000\""),
+       "drain bound: the cut request is logged")
     done()
 
 
