@@ -38,7 +38,7 @@ enum dyno_step {
 	DYNO_STEP_RUN_DIR,      /* parent: creating <run_dir>/<id> */
 	DYNO_STEP_CGROUP,       /* parent: creating the dyno's cgroup */
 	DYNO_STEP_CLONE,        /* parent: clone3 */
-	DYNO_STEP_CGROUP_ATTACH,/* parent: moving the child into the cgroup */
+	DYNO_STEP_CGROUP_ATTACH,/* moving the child into the cgroup (v1: the child, itself) */
 	DYNO_STEP_NET,          /* parent: the network callback */
 	DYNO_STEP_SYNC,         /* child: waiting for the parent */
 	DYNO_STEP_MOUNT_PRIVATE,/* child: making the mount tree private */
