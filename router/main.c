@@ -540,8 +540,8 @@ int main(int argc, char **argv)
 		if (!dir_copy || !base_copy)
 			return EXIT_FAILURE;
 		ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (ifd == -1 || inotify_add_watch(ifd, dirname(dir_copy),
-		                                   IN_CLOSE_WRITE | IN_MOVED_TO) == -1)
+		if (ifd == -1 ||
+		    inotify_add_watch(ifd, dirname(dir_copy), IN_CLOSE_WRITE | IN_MOVED_TO) == -1)
 			return log_error_errno(errno, "watch \"%s\": %m", o.routes), EXIT_FAILURE;
 		struct router_table *t = NULL;
 		struct router_error err = {""};

@@ -96,7 +96,7 @@ static void client_post_recv_flags(struct client *c, bool fallback, bool poll_fi
 	if (c->recv_pending)
 		return;
 	struct io_uring_sqe *sqe =
-		prep_recv(c->w, c->fd, &c->rx_fallback, UD(c, TAG_C_RECV), fallback);
+	        prep_recv(c->w, c->fd, &c->rx_fallback, UD(c, TAG_C_RECV), fallback);
 	if (poll_first)
 		set_poll_first(sqe);
 	c->recv_pending = true;

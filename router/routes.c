@@ -15,10 +15,18 @@
 #include "router/router.h"
 
 struct router_host_slot {
-	char *name; /* lowercase domain, or the suffix ".example.com" of a wildcard */
+	char *name; /* lowercase domain, the suffix ".example.com" of a wildcard, or an app name */
 	size_t app;
-	bool wildcard;
+	int kind;
 };
+
+enum {
+	HOST_EXACT = 0,
+	HOST_WILDCARD,
+	HOST_APP, /* app names, for <app>.<base_domain> */
+};
+
+static const uint64_t kind_salt[] = {0, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full};
 
 static _printf_(2, 3) int fail(struct router_error *err, const char *fmt, ...)
 {
@@ -99,11 +107,11 @@ static bool valid_app_name(const char *s)
 }
 
 /* Insert a host name (already lowercase) for app; duplicates are an error. */
-static int host_insert(struct router_table *t, const char *name, bool wildcard, size_t app,
+static int host_insert(struct router_table *t, const char *name, int kind, size_t app,
                        struct router_error *err)
 {
 	size_t n = strlen(name);
-	uint64_t h = hash_name(name, n) ^ (wildcard ? 0x9e3779b97f4a7c15ull : 0);
+	uint64_t h = hash_name(name, n) ^ kind_salt[kind];
 	for (size_t i = h & (t->hosts_cap - 1);; i = (i + 1) & (t->hosts_cap - 1)) {
 		struct router_host_slot *s = &t->hosts[i];
 		if (!s->name) {
@@ -111,27 +119,27 @@ static int host_insert(struct router_table *t, const char *name, bool wildcard, 
 			if (!s->name)
 				return -ENOMEM;
 			s->app = app;
-			s->wildcard = wildcard;
+			s->kind = kind;
 			return 0;
 		}
-		if (s->wildcard == wildcard && strcmp(s->name, name) == 0)
+		if (s->kind == kind && strcmp(s->name, name) == 0)
 			return fail(err, "domain \"%s%s\" is claimed by apps \"%s\" and \"%s\"",
-			            wildcard ? "*" : "", name, t->apps[s->app].name,
+			            kind == HOST_WILDCARD ? "*" : "", name, t->apps[s->app].name,
 			            t->apps[app].name);
 	}
 }
 
 static const struct router_host_slot *host_find(const struct router_table *t, const char *name,
-                                                size_t n, bool wildcard)
+                                                size_t n, int kind)
 {
 	if (t->hosts_cap == 0)
 		return NULL;
-	uint64_t h = hash_name(name, n) ^ (wildcard ? 0x9e3779b97f4a7c15ull : 0);
+	uint64_t h = hash_name(name, n) ^ kind_salt[kind];
 	for (size_t i = h & (t->hosts_cap - 1);; i = (i + 1) & (t->hosts_cap - 1)) {
 		const struct router_host_slot *s = &t->hosts[i];
 		if (!s->name)
 			return NULL;
-		if (s->wildcard == wildcard && strncmp(s->name, name, n) == 0 && s->name[n] == 0)
+		if (s->kind == kind && strncmp(s->name, name, n) == 0 && s->name[n] == 0)
 			return s;
 	}
 }
@@ -250,7 +258,7 @@ static int index_domains(struct router_table *t, json_t *apps, struct router_err
 				low[ln - 1] = 0;
 			if (!valid_domain(wildcard ? low + 1 : low))
 				return fail(err, "app \"%s\": bad domain \"%s\"", name, d);
-			int r = host_insert(t, low, wildcard, ai, err);
+			int r = host_insert(t, low, wildcard ? HOST_WILDCARD : HOST_EXACT, ai, err);
 			if (r < 0)
 				return r;
 		}
@@ -328,12 +336,17 @@ int router_table_parse(const char *json, size_t len, struct router_table **ret,
 		}
 	}
 	t->hosts_cap = 16;
-	while (t->hosts_cap < 2 * n_domains + 2)
+	while (t->hosts_cap < 2 * (n_domains + t->n_apps) + 2)
 		t->hosts_cap <<= 1;
 	t->hosts = calloc(t->hosts_cap, sizeof(*t->hosts));
 	if (!t->hosts) {
 		r = -ENOMEM;
 		goto out;
+	}
+	for (size_t i = 0; i < t->n_apps; i++) {
+		r = host_insert(t, t->apps[i].name, HOST_APP, i, err);
+		if (r < 0)
+			goto out;
 	}
 	if (apps) {
 		r = index_domains(t, apps, err);
@@ -345,16 +358,6 @@ int router_table_parse(const char *json, size_t len, struct router_table **ret,
 out:
 	json_decref(root);
 	return r;
-}
-
-static const struct router_app *app_by_name(const struct router_table *t, const char *s, size_t n)
-{
-	/* Linear over apps is fine for the default-domain fallback on small hosts; a big table
-	 * lists explicit domains, which go through the hash index first. */
-	for (size_t i = 0; i < t->n_apps; i++)
-		if (strncmp(t->apps[i].name, s, n) == 0 && t->apps[i].name[n] == 0)
-			return &t->apps[i];
-	return NULL;
 }
 
 const struct router_app *router_table_lookup(const struct router_table *t, const char *host,
@@ -379,13 +382,13 @@ const struct router_app *router_table_lookup(const struct router_table *t, const
 	if (n == 0)
 		return NULL;
 
-	const struct router_host_slot *s = host_find(t, low, n, false);
+	const struct router_host_slot *s = host_find(t, low, n, HOST_EXACT);
 	if (s)
 		return &t->apps[s->app];
 	/* Wildcards: try each suffix starting at a dot, longest first. */
 	for (size_t i = 1; i < n; i++)
 		if (low[i] == '.') {
-			s = host_find(t, low + i, n - i, true);
+			s = host_find(t, low + i, n - i, HOST_WILDCARD);
 			if (s)
 				return &t->apps[s->app];
 		}
@@ -394,8 +397,10 @@ const struct router_app *router_table_lookup(const struct router_table *t, const
 		if (n > bl + 1 && low[n - bl - 1] == '.' &&
 		    memcmp(low + n - bl, t->base_domain, bl) == 0) {
 			size_t al = n - bl - 1;
-			if (memchr(low, '.', al) == NULL)
-				return app_by_name(t, low, al);
+			if (memchr(low, '.', al) == NULL) {
+				s = host_find(t, low, al, HOST_APP);
+				return s ? &t->apps[s->app] : NULL;
+			}
 		}
 	}
 	return NULL;
