@@ -310,6 +310,34 @@ int dyno_cgroup_attach(struct dyno_cgroup *cg, pid_t pid)
 	return cg->ops->attach(cg, pid);
 }
 
+int dyno_cgroup_open_self_attach(struct dyno_cgroup *cg, int *ret_fds, size_t max, size_t *ret_n)
+{
+	if (cg->mode == DYNO_CGROUP_UNIFIED)
+		return -EOPNOTSUPP;
+	size_t n = 0;
+	int r = 0;
+	for (int c = 0; c < CG_V1_MAX && r == 0; c++) {
+		if (cg->fd[c] < 0)
+			continue;
+		if (n == max) {
+			r = -E2BIG;
+			break;
+		}
+		int fd = openat(cg->fd[c], "tasks", O_WRONLY | O_CLOEXEC);
+		if (fd == -1)
+			r = -errno;
+		else
+			ret_fds[n++] = fd;
+	}
+	if (r < 0) {
+		while (n > 0)
+			safe_close(ret_fds[--n]);
+		return r;
+	}
+	*ret_n = n;
+	return 0;
+}
+
 int dyno_cgroup_stats(struct dyno_cgroup *cg, struct dyno_cgroup_stats *ret)
 {
 	struct dyno_cgroup_stats st = { 0 };
@@ -332,8 +360,31 @@ int dyno_cgroup_count_procs(struct dyno_cgroup *cg)
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
+/* How many processes the cgroup has, and whether the caller is one of them (freezing or
+ * killing its own cgroup would stop the caller half-way: -EDEADLK). */
+static int cg_procs_self(struct dyno_cgroup *cg, bool *ret_self)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n;
+	int r = cg->ops->pids(cg, &pids, &n);
+	if (r < 0)
+		return r;
+	pid_t self = getpid();
+	*ret_self = false;
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == self)
+			*ret_self = true;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
 int dyno_cgroup_freeze(struct dyno_cgroup *cg, bool frozen)
 {
+	bool self;
+	int r = cg_procs_self(cg, &self);
+	if (r < 0)
+		return r;
+	if (frozen && self)
+		return -EDEADLK;
 	return cg->ops->freeze(cg, frozen, cg_now_ms() + CG_DEFAULT_TIMEOUT_MS);
 }
 
@@ -375,9 +426,12 @@ static int cg_kill_round(struct dyno_cgroup *cg, uint64_t deadline)
 int dyno_cgroup_kill(struct dyno_cgroup *cg, int timeout_ms)
 {
 	uint64_t deadline = cg_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
-	int n = dyno_cgroup_count_procs(cg);
+	bool self;
+	int n = cg_procs_self(cg, &self);
 	if (n <= 0)
 		return n;
+	if (self)
+		return -EDEADLK;
 	bool whole = cg->ops->kill_all(cg) == 0;
 	if (whole) {
 		/* v2: the kernel reports "populated 0" in cgroup.events; no polling needed. */

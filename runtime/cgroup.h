@@ -72,15 +72,23 @@ enum dyno_cgroup_mode dyno_cgroup_get_mode(const struct dyno_cgroup *cg);
 int dyno_cgroup_fd(struct dyno_cgroup *cg);
 /* Move pid (and on v1, in every controller) into the cgroup. */
 int dyno_cgroup_attach(struct dyno_cgroup *cg, pid_t pid);
+/* v1: O_WRONLY|O_CLOEXEC fds of the cgroup's `tasks` file in each hierarchy, for a freshly
+ * cloned, single-threaded child that moves itself by writing "0" to each (no allocation, fine
+ * after clone). Unlike dyno_cgroup_attach() of another pid, that skips the kernel's global
+ * threadgroup lock and its RCU grace period (about 0.7 ms per hierarchy). Up to max fds go to
+ * ret_fds, *ret_n says how many; the caller closes them. -EOPNOTSUPP on v2 (use
+ * dyno_cgroup_fd() with CLONE_INTO_CGROUP), -E2BIG when max is too small. */
+int dyno_cgroup_open_self_attach(struct dyno_cgroup *cg, int *ret_fds, size_t max, size_t *ret_n);
 
 int dyno_cgroup_stats(struct dyno_cgroup *cg, struct dyno_cgroup_stats *ret);
 /* Number of processes in the cgroup now (0 when empty). */
 int dyno_cgroup_count_procs(struct dyno_cgroup *cg);
 /* Freeze or thaw every process of the dyno; returns once the kernel reports the new state
- * (-ETIMEDOUT after 10 s). */
+ * (-ETIMEDOUT after 10 s). Freezing the caller's own cgroup is -EDEADLK. */
 int dyno_cgroup_freeze(struct dyno_cgroup *cg, bool frozen);
 /* SIGKILL every process of the dyno (cgroup.kill on v2; freeze, kill, thaw on v1) and wait
- * until the cgroup is empty or timeout_ms passes (-ETIMEDOUT). */
+ * until the cgroup is empty or timeout_ms passes (-ETIMEDOUT; 0: signal, do not wait). The
+ * caller's own cgroup is -EDEADLK. */
 int dyno_cgroup_kill(struct dyno_cgroup *cg, int timeout_ms);
 /* Kill what is left and remove the cgroup directories. Frees cg. NULL is fine. Returns 0 or
  * the first -errno; the object is freed either way. */

@@ -241,6 +241,105 @@ static void test_attach_kill(void)
 	is_int(leftovers(name), 0, "nothing left after destroy");
 }
 
+/* The child writes "0" to every tasks fd (as the launcher's cloned child does) and reports. */
+struct selfattach {
+	const int *fds;
+	size_t n;
+	int report;
+};
+
+static void fn_selfattach(void *arg)
+{
+	struct selfattach *a = arg;
+	char ok = 'y';
+	for (size_t i = 0; i < a->n; i++)
+		if (write(a->fds[i], "0", 1) != 1)
+			ok = 'n';
+	(void)!write(a->report, &ok, 1);
+	for (;;)
+		pause();
+}
+
+static void test_self_attach(void)
+{
+	const char *name = tname("self");
+	_cleanup_dyno_cgroup_ struct dyno_cgroup *cg = NULL;
+	if (!is_int(dyno_cgroup_create(NULL, name, NULL, &cg), 0, "create for self-attach"))
+		return;
+	int fds[8];
+	size_t n = 0;
+	int r = dyno_cgroup_open_self_attach(cg, fds, ELEMENTSOF(fds), &n);
+	if (mode == DYNO_CGROUP_UNIFIED) {
+		is_int(r, -EOPNOTSUPP, "no self-attach fds on v2");
+		return;
+	}
+	is_int(r, 0, "self-attach fds");
+	ok(n >= 4, "one per hierarchy (%zu)", n);
+	int few[1];
+	size_t one;
+	is_int(dyno_cgroup_open_self_attach(cg, few, 1, &one), -E2BIG, "too few slots: -E2BIG");
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) == -1)
+		tap_bail("pipe: %m");
+	struct selfattach a = { .fds = fds, .n = n, .report = rep[1] };
+	int p[2];
+	pid_t pid = spawn(p, fn_selfattach, &a);
+	close(rep[1]);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	go(p);
+	char c = 0;
+	ok(read_byte(rep[0], 60000, &c) == 1 && c == 'y', "the child wrote 0 to every tasks file");
+	close(rep[0]);
+	ok(in_cgroup(pid, name), "the child moved itself into the cgroup");
+	is_int(dyno_cgroup_count_procs(cg), 1, "the cgroup counts it");
+	is_int(dyno_cgroup_destroy(TAKE_PTR(cg)), 0, "destroy");
+	ok(killed_by(reap(pid), SIGKILL), "self-attached child died of SIGKILL");
+}
+
+struct inside {
+	struct dyno_cgroup *cg;
+	int report;
+};
+
+static void fn_inside(void *arg)
+{
+	struct inside *in = arg;
+	int res[3] = { dyno_cgroup_attach(in->cg, getpid()), dyno_cgroup_freeze(in->cg, true),
+		       dyno_cgroup_kill(in->cg, 1000) };
+	(void)!write(in->report, res, sizeof(res));
+	_exit(0);
+}
+
+/* A process inside the dyno cannot freeze or kill its own cgroup through the layer. */
+static void test_self_deadlock(void)
+{
+	const char *name = tname("inside");
+	_cleanup_dyno_cgroup_ struct dyno_cgroup *cg = NULL;
+	if (!is_int(dyno_cgroup_create(NULL, name, NULL, &cg), 0, "create for the inside test"))
+		return;
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) == -1)
+		tap_bail("pipe: %m");
+	struct inside in = { .cg = cg, .report = rep[1] };
+	int p[2];
+	pid_t pid = spawn(p, fn_inside, &in);
+	close(rep[1]);
+	go(p);
+	int res[3] = { 1, 1, 1 };
+	struct pollfd pf = { .fd = rep[0], .events = POLLIN };
+	if (poll(&pf, 1, 60000) == 1)
+		(void)!read(rep[0], res, sizeof(res));
+	close(rep[0]);
+	is_int(res[0], 0, "a process attaches itself");
+	is_int(res[1], -EDEADLK, "freezing its own cgroup is -EDEADLK");
+	is_int(res[2], -EDEADLK, "killing its own cgroup is -EDEADLK");
+	int ws = reap(pid);
+	ok(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "and it went on to exit normally");
+	is_int(dyno_cgroup_destroy(TAKE_PTR(cg)), 0, "destroy");
+	is_int(leftovers(name), 0, "nothing left after destroy");
+}
+
 static void test_clone_into(void)
 {
 	if (mode != DYNO_CGROUP_UNIFIED) {
@@ -641,6 +740,8 @@ int main(void)
 	test_limits();
 	test_attach_kill();
 	test_clone_into();
+	test_self_attach();
+	test_self_deadlock();
 	test_oom();
 	test_swap();
 	test_forkbomb();
