@@ -464,9 +464,9 @@ int dyno_cgroup_destroy(struct dyno_cgroup *cg)
 	if (!cg)
 		return 0;
 	int r = dyno_cgroup_kill(cg, CG_DEFAULT_TIMEOUT_MS);
-	/* A frozen cgroup with no processes can still be removed; the kill result decides. */
 	int rr = -EBUSY;
-	uint64_t deadline = cg_now_ms() + CG_DEFAULT_TIMEOUT_MS;
+	/* Once empty, a busy cgroup is a matter of moments; when the kill failed, try once. */
+	uint64_t deadline = cg_now_ms() + (r == 0 ? 2000 : 0);
 	for (unsigned round = 0;; round++) {
 		rr = cg->ops->remove(cg);
 		/* The last exiting task can keep a cgroup busy for a moment after it left procs. */
