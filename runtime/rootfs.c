@@ -240,14 +240,16 @@ static int plan_dev(struct dyno_plan *plan)
 }
 
 /* /proc as Docker leaves it: kernel memory, keys and timers masked, sysctls and the sysrq
- * trigger read-only. */
+ * trigger read-only. (Every mount here is also work at the dyno's exit: mask only what
+ * exists and matters.) */
 static int plan_proc(struct dyno_plan *plan)
 {
 	static const char *const masked_files[] = { "/proc/kcore", "/proc/keys",
 						    "/proc/timer_list", "/proc/sched_debug",
-						    "/proc/latency_stats", "/proc/kallsyms" };
-	static const char *const masked_dirs[] = { "/proc/acpi", "/proc/scsi", "/proc/asound",
-						   "/proc/driver" };
+						    "/proc/latency_stats", "/proc/timer_stats",
+						    /* kernel addresses, when kptr_restrict allows */
+						    "/proc/kallsyms" };
+	static const char *const masked_dirs[] = { "/proc/acpi", "/proc/scsi", "/proc/asound" };
 	static const char *const readonly[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
 						"/proc/bus", "/proc/fs" };
 	int r;
@@ -276,8 +278,8 @@ static int plan_proc(struct dyno_plan *plan)
 
 static int plan_sys(struct dyno_plan *plan)
 {
-	static const char *const masked[] = { "/sys/firmware", "/sys/devices/virtual/powercap",
-					      "/sys/kernel/debug", "/sys/kernel/security" };
+	/* A fresh sysfs has nothing mounted on kernel/debug or kernel/security. */
+	static const char *const masked[] = { "/sys/firmware", "/sys/devices/virtual/powercap" };
 	int r;
 	if ((r = add_mkdir(plan, DYNO_STEP_SYS, "/sys", 0555, false)) < 0 ||
 	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_SYS, "sysfs", "/sys", "sysfs",
