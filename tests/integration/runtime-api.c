@@ -56,6 +56,16 @@ static int count_dir(const char *path)
 	return n;
 }
 
+/* On every exit, bail-outs included: kill and remove this run's dyno cgroups, remove the
+ * temp dir. */
+static void cleanup(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "test-rtapi%d-", (int)getpid());
+	(void)dyno_cgroup_reconcile_prefix(NULL, prefix, NULL, 0);
+	(void)rm_rf(tmp);
+}
+
 static int net_ok_calls;
 static int net_ok(void *userdata, const char *id, int netns_fd)
 {
@@ -86,6 +96,7 @@ int main(void)
 		tap_skip_all("needs busybox-static");
 	if (!mkdtemp(tmp))
 		tap_bail("mkdtemp: %s", strerror(errno));
+	atexit(cleanup);
 	snprintf(root, sizeof(root), "%s/rootfs", tmp);
 	snprintf(run_dir, sizeof(run_dir), "%s/run", tmp);
 	snprintf(cmd, sizeof(cmd),
@@ -251,6 +262,5 @@ int main(void)
 		 "/sys/fs/cgroup/dynohost/test-rtapi%d-* 2>/dev/null | grep -q .",
 		 (int)getpid(), (int)getpid());
 	ok(system(cmd) != 0, "no cgroups left");
-	rm_rf(tmp);
 	return tap_done();
 }
