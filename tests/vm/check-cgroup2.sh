@@ -22,14 +22,13 @@ record() { # record TEST RESULT REASON
 	echo "$2: $1 (cgroup v2 VM: $3)"
 }
 
-case "$srcdir" in /tmp/* | /run/* | /var/tmp/* | /root/*)
-	for t in "${tests[@]}"; do record "$t" ERROR "source tree $srcdir is hidden by a tmpfs in the VM"; done
-	exit 1 ;;
-esac
+# The VM mounts tmpfs on these; a source tree there is shared separately.
+ro=
+case "$srcdir" in /tmp/* | /run/* | /var/tmp/* | /root/*) ro=$srcdir ;; esac
 
 start=$(date +%s)
 V2VM_WORK=$builddir V2VM_CACHE=${V2VM_CACHE:-$builddir/tests/vm/cache} \
-	V2VM_TIMEOUT=${V2VM_TIMEOUT:-600} \
+	V2VM_TIMEOUT=${V2VM_TIMEOUT:-600} V2VM_RO=$ro \
 	bash "$srcdir/tests/vm/run-in-v2vm.sh" \
 	bash "$srcdir/tests/vm/cgroup2-tests.sh" "$out" "$srcdir" "$builddir" "${tests[@]}" \
 	2> >(tee "$out/vm.err" >&2)

@@ -20,6 +20,8 @@
 #   V2VM_MEM, V2VM_SMP, V2VM_CPU   guest memory (MiB), vCPUs, CPU model
 #   V2VM_QEMU     the qemu binary (default: qemu-system-x86_64)
 #   V2VM_SWAP     size of the VM's zram swap (default: 256M; 0: no swap)
+#   V2VM_RO       space-separated host directories to share read-only at the same path, for
+#                 those the VM's tmpfs would hide (under /tmp, /run, /var/tmp, /root)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,19 +82,30 @@ trap 'rm -rf "$ctl"' EXIT
 	echo
 } >"$ctl/cmd"
 
+ro_args=() ro_list=
+i=0
+for d in ${V2VM_RO:-}; do
+	d=$(cd "$d" && pwd)
+	case "$d" in *[[:space:],]*) echo "v2vm: V2VM_RO paths must not contain spaces or commas" >&2; exit 2 ;; esac
+	ro_args+=(-fsdev "local,id=ro$i,path=$d,security_model=passthrough,readonly=on"
+		-device "virtio-9p-pci,fsdev=ro$i,mount_tag=ro$i")
+	ro_list=${ro_list:+$ro_list,}$d
+	i=$((i + 1))
+done
+
 accel=${V2VM_ACCEL:-tcg,thread=multi}
 rc=0
 timeout --kill-after=10 "${V2VM_TIMEOUT:-900}" "$qemu" \
 	-accel "$accel" -cpu "${V2VM_CPU:-max}" -m "${V2VM_MEM:-1024}" -smp "${V2VM_SMP:-2}" \
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=1 panic=-1 cgroup_no_v1=all v2vm.work=$work v2vm.swap=${V2VM_SWAP:-256M}" \
+	-append "console=ttyS0 quiet loglevel=1 panic=-1 cgroup_no_v1=all v2vm.work=$work v2vm.swap=${V2VM_SWAP:-256M} v2vm.ro=$ro_list" \
 	-fsdev local,id=r,path=/,security_model=passthrough,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=r,mount_tag=root \
 	-fsdev local,id=w,path="$work",security_model=passthrough \
 	-device virtio-9p-pci,fsdev=w,mount_tag=work \
 	-fsdev local,id=c,path="$ctl",security_model=passthrough \
-	-device virtio-9p-pci,fsdev=c,mount_tag=ctl \
+	-device virtio-9p-pci,fsdev=c,mount_tag=ctl "${ro_args[@]}" \
 	</dev/null | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] \(sysrq\|reboot\): /d' || rc=$?
 if [ -s "$ctl/rc" ]; then
 	rc=$(cat "$ctl/rc")
