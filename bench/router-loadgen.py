@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Open-loop HTTP load for bench/balance: Poisson arrivals at RATE req/s for DURATION seconds,
 one connection per request (so arrivals never wait for a free client connection), through
-the router to dynos that report their service time in X-Service-Us. Prints one JSON object:
+the router to dynos that report their service time in X-Service-Us. With --service-ms MEAN
+each request asks for its own service time (?service_us=), drawn from Pareto(--shape) with
+that mean from the same seeded generator as the arrivals: two runs with the same seed offer
+the same work at the same moments, so policies are compared on identical workloads.
+Prints one JSON object:
 requests, errors, mean/p50/p99 of time in system and of queueing time (time in system minus
 the dyno's own service time), mean service time."""
 import argparse
@@ -12,11 +16,11 @@ import statistics
 import time
 
 
-async def one(port, host, lat, queue, svc, errors):
+async def one(port, host, path, lat, queue, svc, errors):
     t0 = time.monotonic()
     try:
         r, w = await asyncio.open_connection("127.0.0.1", port)
-        w.write(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        w.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         await w.drain()
         head = await r.readuntil(b"\r\n\r\n")
         hdrs = {}
@@ -45,8 +49,19 @@ async def main():
     ap.add_argument("--rate", type=float, required=True)
     ap.add_argument("--duration", type=float, required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--service-ms", type=float)
+    ap.add_argument("--shape", type=float, default=1.5)
+    ap.add_argument("--cap", type=float, default=100.0, help="service cap, in means")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
+    srv = random.Random(a.seed * 7919 + 1)
+
+    def path():
+        if not a.service_ms:
+            return "/"
+        xm = a.service_ms * (a.shape - 1) / a.shape
+        ms = min(xm / (1.0 - srv.random()) ** (1 / a.shape), a.service_ms * a.cap)
+        return f"/?service_us={int(ms * 1000)}"
     lat, queue, svc, errors = [], [], [], []
     tasks = []
     start = time.monotonic()
@@ -56,7 +71,7 @@ async def main():
         delay = start + t - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(a.port, a.host, lat, queue, svc, errors)))
+        tasks.append(asyncio.create_task(one(a.port, a.host, path(), lat, queue, svc, errors)))
     await asyncio.gather(*tasks)
 
     def pct(v, p):

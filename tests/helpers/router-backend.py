@@ -2,7 +2,7 @@
 """A test dyno for the router tests: an HTTP/1.1 server (keep-alive, pipelining) on loopback
 that records every byte it receives, and misbehaves on request, by path:
 
-  /                 200 "hello from NAME"
+  /                 200 "hello from NAME" (after ?service_us=N microseconds, if given)
   /echo             200 JSON of method, target, version, headers, body and connection number
   /chunked          200 with a chunked body ("alpha", "beta")
   /close            closes without a response (H13)
@@ -203,10 +203,11 @@ class Backend:
             return False
         else:
             extra = ()
-            if self.service:
+            if self.service or "service_us" in q:
                 loop = asyncio.get_running_loop()
                 t0 = loop.time()
-                await asyncio.sleep(self.service_time())
+                want = int(q["service_us"]) / 1e6 if "service_us" in q else self.service_time()
+                await asyncio.sleep(want)
                 extra = (f"X-Service-Us: {int((loop.time() - t0) * 1e6)}",)
             await self.send(writer, 200, f"hello from {self.args.name}\n".encode(), extra,
                             head_only=head_only)
