@@ -43,13 +43,18 @@ tests/fuzz/corpus/slug/.stamp: $(top_srcdir)/tests/fuzz/corpus/slug/seeds.py
 CLEANFILES += tests/fuzz/corpus/slug/.stamp
 
 if FUZZING
+# The images sources are compiled into the libFuzzer binaries (not linked from libimages.a) so
+# that they carry the coverage instrumentation the fuzzer steers by.
+IMAGES_FUZZ_SOURCES = images/image-extract.c images/image-input.c images/image-slug.c \
+	images/image-stack.c images/image-release.c images/image-procfile.c
+IMAGES_FUZZ_LIBS = libcommon.a $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(ZLIB_LIBS)
 noinst_PROGRAMS += tests/fuzz/libfuzzer-slug tests/fuzz/libfuzzer-procfile
-tests_fuzz_libfuzzer_slug_SOURCES = tests/fuzz/fuzz-slug.c
-tests_fuzz_libfuzzer_slug_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_libfuzzer_slug_SOURCES = tests/fuzz/fuzz-slug.c $(IMAGES_FUZZ_SOURCES)
+tests_fuzz_libfuzzer_slug_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_libfuzzer_slug_LDFLAGS = -fsanitize=fuzzer,address,undefined
-tests_fuzz_libfuzzer_slug_LDADD = $(IMAGES_LIBS)
-tests_fuzz_libfuzzer_procfile_SOURCES = tests/fuzz/fuzz-procfile.c
-tests_fuzz_libfuzzer_procfile_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_libfuzzer_slug_LDADD = $(IMAGES_FUZZ_LIBS)
+tests_fuzz_libfuzzer_procfile_SOURCES = tests/fuzz/fuzz-procfile.c $(IMAGES_FUZZ_SOURCES)
+tests_fuzz_libfuzzer_procfile_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_libfuzzer_procfile_LDFLAGS = -fsanitize=fuzzer,address,undefined
-tests_fuzz_libfuzzer_procfile_LDADD = $(IMAGES_LIBS)
+tests_fuzz_libfuzzer_procfile_LDADD = $(IMAGES_FUZZ_LIBS)
 endif
