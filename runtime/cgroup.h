@@ -59,7 +59,10 @@ uint64_t dyno_cgroup_cpu_shares_from_weight(uint64_t weight);
 
 /* Create the cgroup `dynohost/<name>` (in every v1 controller that dynohost uses, or once in
  * v2) and apply limits. `root` is the cgroupfs mount ("/sys/fs/cgroup" unless a test says
- * otherwise; NULL for the default). On failure nothing is left behind. */
+ * otherwise; NULL for the default). On v2 root may also be a delegated cgroup2 directory with
+ * no processes of its own; the memory, pids and cpu controllers are enabled in its and in
+ * dynohost/'s cgroup.subtree_control where missing (-EOPNOTSUPP when a limit needs one the
+ * kernel does not offer there). Exists already: -EEXIST. On failure nothing is left behind. */
 int dyno_cgroup_create(const char *root, const char *name, const struct dyno_limits *limits,
 		       struct dyno_cgroup **ret);
 /* Open an existing dyno cgroup (re-adoption after a restart of the host service). */

@@ -211,6 +211,15 @@ static void test_limits(void)
 		is_int(cg_u64("cpu", name, "cpu.shares"), 2048, "cpu.shares from weight 200");
 		is_int(dyno_cgroup_fd(cg), -EOPNOTSUPP, "no cgroup fd on v1");
 	}
+	struct dyno_cgroup *opened = NULL;
+	struct dyno_cgroup_stats ost;
+	is_int(dyno_cgroup_open(croot, name, &opened), 0, "open it as a restarted service would");
+	if (opened && dyno_cgroup_stats(opened, &ost) == 0)
+		ok(ost.swap_limited == st.swap_limited && !ost.over_quota,
+		   "the opened handle reads the same kill line back from the kernel");
+	else
+		ok(false, "stats of the opened handle");
+	opened = dyno_cgroup_free(opened);
 	int before = leftovers(name);
 	struct dyno_cgroup *again = NULL;
 	is_int(dyno_cgroup_create(croot, name, &l, &again), -EEXIST, "second create is -EEXIST");
