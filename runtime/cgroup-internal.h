@@ -44,6 +44,9 @@ struct cg_ops {
 	int (*wait_empty)(struct dyno_cgroup *cg, uint64_t deadline_ms);
 	/* rmdir every directory of the cgroup (missing ones are fine). */
 	int (*remove)(struct dyno_cgroup *cg);
+	/* dyno_cgroup_memory_event_fd() and _ack(). */
+	int (*memory_event_fd)(struct dyno_cgroup *cg, int *ret_fd, short *ret_events);
+	int (*memory_event_ack)(int fd);
 	/* Names of the directories under dynohost/ (NULL-terminated strv). */
 	int (*list)(const char *root, char ***ret);
 };

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -278,6 +280,36 @@ static int v1_freeze(struct dyno_cgroup *cg, bool frozen, uint64_t deadline)
 	}
 }
 
+static int v1_memory_event_fd(struct dyno_cgroup *cg, int *ret_fd, short *ret_events)
+{
+	int mem = cg->fd[CG_V1_MEMORY];
+	if (mem < 0)
+		return -EOPNOTSUPP;
+	_cleanup_close_ int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd == -1)
+		return -errno;
+	_cleanup_close_ int ofd = openat(mem, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+	if (ofd == -1)
+		return -errno;
+	/* The kernel keeps the registration (until the cgroup goes); ofd may close after it. */
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%d %d", efd, ofd);
+	int r = write_string_file_at(mem, "cgroup.event_control", buf);
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(efd);
+	*ret_events = POLLIN;
+	return 0;
+}
+
+static int v1_memory_event_ack(int fd)
+{
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
 static int v1_kill_all(struct dyno_cgroup *cg)
 {
 	return -EOPNOTSUPP;
@@ -347,6 +379,8 @@ const struct cg_ops cg_v1_ops = {
 	.freeze = v1_freeze,
 	.kill_all = v1_kill_all,
 	.wait_empty = v1_wait_empty,
+	.memory_event_fd = v1_memory_event_fd,
+	.memory_event_ack = v1_memory_event_ack,
 	.remove = v1_remove,
 	.list = v1_list,
 };

@@ -238,6 +238,29 @@ static int v2_freeze(struct dyno_cgroup *cg, bool frozen, uint64_t deadline)
 	return v2_wait_event(cg, "frozen", frozen ? 1 : 0, deadline);
 }
 
+static int v2_memory_event_fd(struct dyno_cgroup *cg, int *ret_fd, short *ret_events)
+{
+	int fd = openat(cg->fd[0], "memory.events", O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? -EOPNOTSUPP : -errno;
+	/* Reading once arms it: POLLPRI then means "changed since the last read". */
+	char buf[512];
+	if (pread(fd, buf, sizeof(buf), 0) == -1) {
+		int r = -errno;
+		safe_close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	*ret_events = POLLPRI;
+	return 0;
+}
+
+static int v2_memory_event_ack(int fd)
+{
+	char buf[512];
+	return pread(fd, buf, sizeof(buf), 0) == -1 ? -errno : 0;
+}
+
 static int v2_kill_all(struct dyno_cgroup *cg)
 {
 	int r = write_string_file_at(cg->fd[0], "cgroup.kill", "1");
@@ -298,6 +321,8 @@ const struct cg_ops cg_v2_ops = {
 	.freeze = v2_freeze,
 	.kill_all = v2_kill_all,
 	.wait_empty = v2_wait_empty,
+	.memory_event_fd = v2_memory_event_fd,
+	.memory_event_ack = v2_memory_event_ack,
 	.remove = v2_remove,
 	.list = v2_list,
 };

@@ -338,6 +338,16 @@ int dyno_cgroup_open_self_attach(struct dyno_cgroup *cg, int *ret_fds, size_t ma
 	return 0;
 }
 
+int dyno_cgroup_memory_event_fd(struct dyno_cgroup *cg, int *ret_fd, short *ret_events)
+{
+	return cg->ops->memory_event_fd(cg, ret_fd, ret_events);
+}
+
+int dyno_cgroup_memory_event_ack(struct dyno_cgroup *cg, int fd)
+{
+	return cg->ops->memory_event_ack(fd);
+}
+
 int dyno_cgroup_stats(struct dyno_cgroup *cg, struct dyno_cgroup_stats *ret)
 {
 	struct dyno_cgroup_stats st = { 0 };

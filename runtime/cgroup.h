@@ -84,6 +84,14 @@ int dyno_cgroup_attach(struct dyno_cgroup *cg, pid_t pid);
 int dyno_cgroup_open_self_attach(struct dyno_cgroup *cg, int *ret_fds, size_t max, size_t *ret_n);
 
 int dyno_cgroup_stats(struct dyno_cgroup *cg, struct dyno_cgroup_stats *ret);
+/* A pollable fd (O_CLOEXEC, owned by the caller) that wakes when the dyno's memory state
+ * changes, so a supervisor learns of an OOM kill (R15) without polling stats: it wakes at least
+ * on every OOM event, on v2 also when usage hits the quota (R14 pressure). Poll it for
+ * *ret_events (v1: an eventfd on memory.oom_control, POLLIN; v2: memory.events, POLLPRI),
+ * then call dyno_cgroup_memory_event_ack() and read dyno_cgroup_stats(). */
+int dyno_cgroup_memory_event_fd(struct dyno_cgroup *cg, int *ret_fd, short *ret_events);
+/* Re-arm the fd after a wake-up. */
+int dyno_cgroup_memory_event_ack(struct dyno_cgroup *cg, int fd);
 /* Number of processes in the cgroup now (0 when empty). */
 int dyno_cgroup_count_procs(struct dyno_cgroup *cg);
 /* Freeze or thaw every process of the dyno; returns once the kernel reports the new state

@@ -403,12 +403,20 @@ static void test_oom(void)
 	_cleanup_dyno_cgroup_ struct dyno_cgroup *cg = NULL;
 	if (!is_int(dyno_cgroup_create(croot, name, &l, &cg), 0, "create 32 MiB quota"))
 		return;
+	_cleanup_close_ int efd = -1;
+	short events = 0;
+	is_int(dyno_cgroup_memory_event_fd(cg, &efd, &events), 0, "memory event fd");
+	struct pollfd pf = { .fd = efd, .events = events };
+	is_int(poll(&pf, 1, 0), 0, "no memory event before the hog runs");
 	int p[2];
 	pid_t pid = spawn(p, fn_memhog, NULL);
 	is_int(dyno_cgroup_attach(cg, pid), 0, "attach the memory hog");
 	go(p);
 	int ws = reap(pid);
 	ok(killed_by(ws, SIGKILL), "memory hog (512 MiB) was killed by the OOM killer");
+	ok(poll(&pf, 1, 60000) == 1 && (pf.revents & events), "the memory event fd woke up");
+	is_int(dyno_cgroup_memory_event_ack(cg, efd), 0, "ack the memory event");
+	is_int(poll(&pf, 1, 0), 0, "quiet again after the ack");
 	struct dyno_cgroup_stats st;
 	is_int(dyno_cgroup_stats(cg, &st), 0, "stats after the OOM kill");
 	ok(st.oom_kills >= 1, "oom_kills counted (%" PRIu64 ")", st.oom_kills);
