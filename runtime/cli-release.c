@@ -25,11 +25,14 @@ static void release_usage(FILE *f)
 	fprintf(f,
 		"usage: dyno release create APP --slug DIGEST [--stack NAME] [--procfile FILE]\n"
 		"                           [--env KEY=VALUE]... [--description TEXT]\n"
+		"       (the slug and stack must be in the images store; process types come from\n"
+		"       the slug's own Procfile unless --procfile names another)\n"
 		"       dyno release ls APP\n"
 		"       dyno release show APP [vN]\n"
 		"       dyno release rollback APP vN\n"
-		"common: --state DIR   where state.db lives (default %s)\n",
-		DYNOHOST_STATEDIR);
+		"common: --state DIR   where state.db lives (default %s)\n"
+		"        --root DIR    the images root (default %s)\n",
+		DYNOHOST_STATEDIR, DYNOHOST_STATEDIR);
 }
 
 static int open_db(const char *state, struct image_releases **ret)
@@ -76,8 +79,10 @@ static void print_release(const struct image_release *r, bool full)
 		printf("config %s=%s\n", r->config[i].key, r->config[i].value);
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_store *, image_store_free)
+
 struct create_args {
-	const char *slug, *stack, *procfile, *description;
+	const char *root, *slug, *stack, *procfile, *description;
 	char **env;
 	size_t n_env;
 };
@@ -97,19 +102,44 @@ static int release_create(const char *state, const char *app, struct create_args
 		log_error("\"%s\" is not a slug digest", a->slug);
 		return 2;
 	}
+	/* Release only what the store holds, so a dyno can always start from a release. */
+	_cleanup_(image_store_freep) struct image_store *s = NULL;
+	if (cli_images_open_store(a->root, false, &s) < 0)
+		return 1;
+	_cleanup_free_ char *slug_dir = NULL, *stack_dir = NULL;
+	int r = image_slug_path(s, rel.slug, &slug_dir);
+	if (r < 0) {
+		log_error_errno(r, "slug SHA256:%s is not in the store at \"%s\": %m", rel.slug,
+				a->root);
+		return 1;
+	}
+	r = image_stack_path(s, rel.stack, &stack_dir);
+	if (r < 0) {
+		log_error_errno(r, "stack \"%s\" is not in the store at \"%s\": %m", rel.stack,
+				a->root);
+		return 1;
+	}
+	_cleanup_free_ char *slug_procfile = NULL;
+	const char *procfile = a->procfile;
+	if (!procfile) {
+		if (asprintf(&slug_procfile, "%s/Procfile", slug_dir) < 0)
+			return 1;
+		if (access(slug_procfile, F_OK) == 0)
+			procfile = slug_procfile;
+	}
 	_cleanup_(image_procfile_freep) struct image_procfile *pf = NULL;
-	if (a->procfile) {
+	if (procfile) {
 		_cleanup_free_ char *buf = NULL;
 		size_t len = 0;
-		int r = read_file_at(AT_FDCWD, a->procfile, 1 << 20, &buf, &len);
+		r = read_file_at(AT_FDCWD, procfile, 1 << 20, &buf, &len);
 		if (r < 0) {
-			log_error_errno(r, "read \"%s\": %m", a->procfile);
+			log_error_errno(r, "read \"%s\": %m", procfile);
 			return 1;
 		}
 		struct image_error err;
 		r = image_procfile_parse(buf, len, &pf, &err);
 		if (r < 0) {
-			log_error("%s: %s", a->procfile, err.msg[0] ? err.msg : strerror(-r));
+			log_error("%s: %s", procfile, err.msg[0] ? err.msg : strerror(-r));
 			return 1;
 		}
 		rel.types = pf->types;
@@ -133,7 +163,7 @@ static int release_create(const char *state, const char *app, struct create_args
 	if (open_db(state, &db) < 0)
 		return 1;
 	unsigned v;
-	int r = image_release_create(db, &rel, &v);
+	r = image_release_create(db, &rel, &v);
 	if (r < 0) {
 		log_error_errno(r, "create release of \"%s\": %m", app);
 		return 1;
@@ -150,13 +180,14 @@ int cli_release(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	const char *state = DYNOHOST_STATEDIR;
-	struct create_args ca = { 0 };
+	struct create_args ca = { .root = DYNOHOST_STATEDIR };
 	_cleanup_free_ char **env = calloc((size_t)argc + 1, sizeof(char *));
 	if (!env)
 		return 1;
 	ca.env = env;
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' },
+		{ "root", required_argument, NULL, 'r' },
 		{ "slug", required_argument, NULL, 'S' },
 		{ "stack", required_argument, NULL, 'k' },
 		{ "procfile", required_argument, NULL, 'p' },
@@ -170,6 +201,7 @@ int cli_release(int argc, char **argv)
 	while ((c = getopt_long(argc - 1, argv + 1, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': state = optarg; break;
+		case 'r': ca.root = optarg; break;
 		case 'S': ca.slug = optarg; break;
 		case 'k': ca.stack = optarg; break;
 		case 'p': ca.procfile = optarg; break;

@@ -60,6 +60,16 @@ is "$(store_listing "$root")" "$before" "the store did not change"
 tap_ok $? "a stored slug with a wrong checksum is refused"
 like "$(cat "$tmp/err")" "checksum mismatch" "with a checksum mismatch message"
 
+# On a terminal, import shows its progress.
+if command -v script >/dev/null 2>&1; then
+	rm -rf "$tmp/root-tty"
+	script -qec "'$DYNO' slug import --root '$tmp/root-tty' '$tmp/g/good-gnu.tgz'" /dev/null \
+		>"$tmp/tty" 2>&1
+	like "$(tr '\r' '\n' <"$tmp/tty")" "importing 100%" "import shows progress on a terminal"
+else
+	tap_skip "no script(1) for a pseudo-terminal"
+fi
+
 # Read-only to dynos: another uid cannot write anywhere in the slug.
 ! setpriv --reuid=65534 --regid=65534 --clear-groups touch "$p/new-file" 2>/dev/null
 tap_ok $? "another user cannot create files in a stored slug"
@@ -70,11 +80,23 @@ is "$(find "$p" ! -user root | wc -l)" 0 "everything in the slug is owned by roo
 
 # Releases: v1, v2, rollback makes v3 from v1's contents.
 n1=$("$DYNO" slug ls --root "$root" | awk 'NR > 1' | wc -l)
-v1=$("$DYNO" release create demo --state "$state" --slug "$demo" --procfile "$tmp/demo/app/Procfile" \
+v1=$("$DYNO" release create demo --root "$root" --state "$state" --slug "$demo" \
 	--env RACK_ENV=production --env GREETING='hello world' 2>"$tmp/err")
-is "$v1" v1 "the first release is v1"
-v2=$("$DYNO" release create demo --state "$state" --slug "$gnu" --env RACK_ENV=staging 2>"$tmp/err")
-is "$v2" v2 "the next is v2"
+is "$v1" v1 "the first release is v1" || tap_diag "$(cat "$tmp/err")"
+"$DYNO" release show demo --state "$state" >"$tmp/show"
+ok "its process types come from the slug's own Procfile" -- \
+	grep -qxF "process web: $(sed -n 's/^web: //p' "$tmp/demo/app/Procfile")" "$tmp/show"
+printf 'web: ruby other.rb\nworker: rake jobs:work\n' >"$tmp/Procfile.other"
+v2=$("$DYNO" release create demo --root "$root" --state "$state" --slug "$gnu" \
+	--procfile "$tmp/Procfile.other" --env RACK_ENV=staging 2>"$tmp/err")
+is "$v2" v2 "the next is v2, with a Procfile given on the command line"
+like "$("$DYNO" release show demo v2 --state "$state")" "process worker: rake jobs:work" \
+	"v2 has that Procfile's types"
+! "$DYNO" release create demo --root "$root" --state "$state" \
+	--slug "$(printf '1%.0s' {1..64})" 2>"$tmp/err"
+tap_ok $? "a release of a slug that is not stored is refused"
+! "$DYNO" release create demo --root "$root" --state "$state" --slug "$demo" --stack nope 2>/dev/null
+tap_ok $? "a release on a stack that is not stored is refused"
 v3=$("$DYNO" release rollback demo v1 --state "$state" 2>"$tmp/err")
 is "$v3" v3 "a rollback to v1 creates v3"
 show=$("$DYNO" release show demo v3 --state "$state")
