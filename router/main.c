@@ -219,7 +219,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int opt, r = 0;
 	unsigned u;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	int idx = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		uint64_t *dur = NULL;
 		switch (opt) {
 		case 'h':
@@ -303,8 +304,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (dur)
 			r = parse_duration(optarg, dur);
 		if (r < 0)
-			return log_error_errno(r, "bad value \"%s\" for %s", optarg,
-			                       argv[optind - 1]);
+			return log_error_errno(r, "bad value \"%s\" for --%s", optarg,
+			                       longopts[idx].name);
 	}
 	if (optind < argc)
 		return log_error_errno(EINVAL, "unexpected argument \"%s\"", argv[optind]);
