@@ -176,18 +176,30 @@ int image_slug_extract_fd(int dirfd, int fd, const struct image_import_opts *o,
 	return 0;
 }
 
-static int write_meta(struct image_store *s, const struct image_slug_info *info)
+/* Written under a name unique to this import, then renamed: two imports of the same slug may
+ * race to publish, and each must still find its own file to rename. */
+static int write_meta(struct image_store *s, const char *staging, const struct image_slug_info *info)
 {
-	char path[PATH_MAX], buf[512];
-	if ((size_t)snprintf(path, sizeof(path), "%s/slugs/%s.meta", s->root, info->digest) >=
-	    sizeof(path))
-		return -ENAMETOOLONG;
+	char tmp[96], name[IMAGE_DIGEST_HEX_LEN + 8], buf[512];
+	snprintf(tmp, sizeof(tmp), "%s.meta", staging);
+	snprintf(name, sizeof(name), "%s.meta", info->digest);
 	int n = snprintf(buf, sizeof(buf),
 			 "digest=%s\ncompressed_bytes=%" PRIu64 "\nuncompressed_bytes=%" PRIu64
 			 "\nentries=%" PRIu64 "\nstripped=%" PRIu64 "\nimported=%" PRId64 "\n",
 			 info->digest, info->compressed_bytes, info->uncompressed_bytes,
 			 info->entries, info->stripped, info->imported);
-	return write_file_atomic(path, buf, (size_t)n, 0444);
+	_cleanup_close_ int fd = openat(s->slugs_fd, tmp,
+					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd == -1)
+		return -errno;
+	int r = fd_write_all(fd, buf, (size_t)n);
+	if (r == 0 && fsync(fd) == -1)
+		r = -errno;
+	if (r == 0 && renameat(s->slugs_fd, tmp, s->slugs_fd, name) == -1)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(s->slugs_fd, tmp, 0);
+	return r;
 }
 
 static void read_meta(struct image_store *s, struct image_slug_info *info)
@@ -291,7 +303,7 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 	if (r == 0 && !o->no_sync && syncfs(sfd) == -1)
 		r = -errno;
 	if (r == 0)
-		r = write_meta(s, &info);
+		r = write_meta(s, staging, &info);
 	if (r == 0 && renameat2(s->slugs_fd, staging, s->slugs_fd, info.digest, RENAME_NOREPLACE) ==
 			      -1) {
 		if (errno == EEXIST || errno == ENOTEMPTY) {

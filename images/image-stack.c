@@ -21,15 +21,15 @@ bool image_stack_name_valid(const char *name)
 	       strcmp(name, IMAGE_STACK_HOST) != 0 && name[0] != '-';
 }
 
-/* Point <name>/current at digest, atomically. */
-static int set_current(int namefd, const char *digest)
+/* Point <name>/current at digest, atomically; tmp is unique to this import (concurrent
+ * imports of one name each rename their own link; the last one wins). */
+static int set_current(int namefd, const char *tmp, const char *digest)
 {
-	(void)unlinkat(namefd, ".current.new", 0);
-	if (symlinkat(digest, namefd, ".current.new") == -1)
+	if (symlinkat(digest, namefd, tmp) == -1)
 		return -errno;
-	if (renameat(namefd, ".current.new", namefd, "current") == -1) {
+	if (renameat(namefd, tmp, namefd, "current") == -1) {
 		int r = -errno;
-		(void)unlinkat(namefd, ".current.new", 0);
+		(void)unlinkat(namefd, tmp, 0);
 		return r;
 	}
 	return fsync(namefd) == -1 ? -errno : 0;
@@ -46,10 +46,12 @@ static int publish(int namefd, const char *staging, int sfd, const char *digest,
 		   bool *ret_existed)
 {
 	*ret_existed = false;
+	char tmp[80];
+	snprintf(tmp, sizeof(tmp), "%s.current", staging);
 	if (present(namefd, digest)) {
 		*ret_existed = true;
 		(void)image_rm_tree_at(namefd, staging);
-		return set_current(namefd, digest);
+		return set_current(namefd, tmp, digest);
 	}
 	if (!no_sync && syncfs(sfd) == -1)
 		return -errno;
@@ -59,7 +61,7 @@ static int publish(int namefd, const char *staging, int sfd, const char *digest,
 		*ret_existed = true;
 		(void)image_rm_tree_at(namefd, staging);
 	}
-	return set_current(namefd, digest);
+	return set_current(namefd, tmp, digest);
 }
 
 static int stack_prepare(struct image_store *s, const char *name, struct image_error *err,

@@ -118,4 +118,24 @@ is "$left" "$(printf '%s\n' "$demo" "$gnu" | sort | tr '\n' ' ')" \
 ok "gc leaves nothing half-removed" -- no_staging "$root"
 ! "$DYNO" slug gc --root "$root" --state "$tmp/nowhere" 2>/dev/null
 tap_ok $? "gc refuses to run without a release database"
+
+# What a crashed import leaves behind is cleaned up by gc once it is an hour old, not before.
+mkdir -p "$root/slugs/.staging-crashd/x" "$root/slugs/.staging-fresh1/x"
+touch -d '2 hours ago' "$root/slugs/.staging-crashd"
+"$DYNO" slug gc --root "$root" --state "$state" --min-age 0 2>/dev/null
+ok "gc removes an hour-old staging directory" -- test ! -e "$root/slugs/.staging-crashd"
+ok "but not one that may belong to an import in progress" -- test -d "$root/slugs/.staging-fresh1"
+rm -rf "$root/slugs/.staging-fresh1"
+
+# Two imports of the same new slug at once: both succeed, one copy is stored.
+rm -rf "$tmp/root-race"
+"$DYNO" slug import --root "$tmp/root-race" "$tmp/g/good-pax.tgz" >"$tmp/race1" 2>/dev/null &
+p1=$!
+"$DYNO" slug import --root "$tmp/root-race" "$tmp/g/good-pax.tgz" >"$tmp/race2" 2>/dev/null &
+p2=$!
+wait "$p1"; r1=$?
+wait "$p2"; r2=$?
+is "$r1 $r2 $(cat "$tmp/race1") $(cat "$tmp/race2")" "0 0 $(cat "$tmp/race1") $(cat "$tmp/race1")" \
+	"two concurrent imports of one slug both succeed with the same digest"
+is "$(find "$tmp/root-race/slugs" -mindepth 1 -maxdepth 1 -type d | wc -l)" 1 "and one copy is stored"
 tap_done

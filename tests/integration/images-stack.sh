@@ -54,6 +54,17 @@ ok "the xz stack has the binary" -- cmp "$fs/bin/true" "$root/stacks/other/$dx/b
 is "$("$DYNO" stack ls --root "$root" | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" "host base other " \
 	"stack ls lists host first, then by name"
 
+# Two imports of one stack at once both succeed and agree.
+"$DYNO" stack import --root "$root" race "$tmp/base.tgz" >"$tmp/r1" 2>/dev/null &
+p1=$!
+"$DYNO" stack import --root "$root" race "$tmp/base.tgz" >"$tmp/r2" 2>/dev/null &
+p2=$!
+wait "$p1"; r1=$?
+wait "$p2"; r2=$?
+is "$r1 $r2 $(cat "$tmp/r1") $(readlink "$root/stacks/race/current")" "0 0 $dz $dz" \
+	"concurrent imports of one stack both succeed"
+is "$(find "$root/stacks/race" -mindepth 1 -maxdepth 1 | wc -l)" 2 "leaving one copy and current"
+
 # Refusals.
 before=$(store_listing "$root")
 python3 - "$tmp" <<'PY'
