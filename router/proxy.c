@@ -171,17 +171,13 @@ static void upstream_maybe_free(struct upstream *u)
 	if (!u->dead || u->ops > 0)
 		return;
 	struct worker *w = u->w;
-	struct client *hold = u->hold ? u->client : NULL;
 	pump_release(w, &u->tx);
 	free(u->rx_fallback);
 	free(u->in);
+	free(u->orphan);
 	safe_close(u->fd);
 	w->n_upstreams--;
 	free(u);
-	if (hold) {
-		hold->ops--;
-		client_maybe_free(hold);
-	}
 }
 
 void upstream_close(struct upstream *u)
@@ -196,15 +192,22 @@ void upstream_close(struct upstream *u)
 		c->up = NULL;
 	if (u->ops > 0) {
 		cancel_fd(u->w, u->fd);
-		/* A pending send may read the client's req_out: keep the client until it ends. */
-		if (c) {
-			u->hold = true;
-			c->ops++;
+		/* A send still in flight may read the client's request bytes: they go with the
+		 * connection, and the client keeps a copy for a retry. */
+		if (c && u->sending_head && c->req_out) {
+			u->orphan = c->req_out;
+			size_t n = c->req_out_len;
+			c->req_out = n ? malloc(n) : NULL;
+			c->req_out_cap = c->req_out ? n : 0;
+			if (c->req_out)
+				memcpy(c->req_out, u->orphan, n);
+			else {
+				c->req_out_len = 0;
+				c->replayable = false;
+			}
 		}
-	} else
-		u->client = NULL;
-	if (!u->hold)
-		u->client = NULL;
+	}
+	u->client = NULL;
 	upstream_maybe_free(u);
 }
 

@@ -111,7 +111,7 @@ struct upstream {
 	struct upstream *pool_next, *pool_prev;
 	bool in_pool;
 	uint64_t pooled_at; /* ms */
-	bool hold;          /* dead with ops pending that may read the client's memory */
+	char *orphan;       /* closed with a send pending: the request bytes it reads */
 	bool sending_head;  /* the pending send is from the client's req_out */
 	bool rd_eof;        /* tunnel: the dyno finished sending */
 	bool no_reuse;      /* the dyno said close, or sent bytes past the response */
