@@ -106,9 +106,9 @@ void image_hex(const unsigned char *md, size_t len, char *ret)
 static int openat2_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   RESOLVE_NO_XDEV,
+	        .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+	        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+	                   RESOLVE_NO_XDEV,
 	};
 	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	return fd == -1 ? -errno : (int)fd;
@@ -149,7 +149,8 @@ int image_rm_tree_at(int dirfd, const char *name)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dirfd, name, 0) == -1 && errno != ENOENT ? -errno : 0;
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
 	struct stat dst;
@@ -168,7 +169,8 @@ int image_rm_tree_at(int dirfd, const char *name)
 
 int image_mkdtemp_at(int dirfd, const char *prefix, char *ret, size_t n)
 {
-	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char chars[] =
+	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	for (int attempt = 0; attempt < 100; attempt++) {
 		unsigned char rnd[6];
 		if (getentropy(rnd, sizeof(rnd)) == -1)
@@ -233,7 +235,7 @@ static int index_grow(struct extractor *x)
 }
 
 static int index_add(struct extractor *x, const char *path, size_t len, enum node_type type,
-		     const char *target)
+                     const char *target)
 {
 	if ((x->n_nodes + 1) * 2 > x->cap_nodes) {
 		int r = index_grow(x);
@@ -251,7 +253,7 @@ static int index_add(struct extractor *x, const char *path, size_t len, enum nod
 		free(t);
 		return -ENOMEM;
 	}
-	x->nodes[i] = (struct node){ .path = p, .hash = h, .type = type, .target = t };
+	x->nodes[i] = (struct node){.path = p, .hash = h, .type = type, .target = t};
 	x->n_nodes++;
 	return 0;
 }
@@ -270,10 +272,10 @@ static int fixup_add(struct extractor *x, const char *path, mode_t mode, const s
 	if (!p)
 		return -ENOMEM;
 	x->fixups[x->n_fixups++] = (struct dir_fixup){
-		.path = p,
-		.mode = mode,
-		.mtime = mt ? *mt : (struct timespec){ 0 },
-		.have_mtime = mt != NULL,
+	        .path = p,
+	        .mode = mode,
+	        .mtime = mt ? *mt : (struct timespec){0},
+	        .have_mtime = mt != NULL,
 	};
 	return 0;
 }
@@ -281,7 +283,7 @@ static int fixup_add(struct extractor *x, const char *path, mode_t mode, const s
 /* ---- lifecycle --------------------------------------------------------------------- */
 
 int extractor_new(int root_fd, const struct extract_policy *p, struct image_error *err,
-		  struct extractor **ret)
+                  struct extractor **ret)
 {
 	struct extractor *x = calloc(1, sizeof(*x));
 	if (!x)
@@ -359,7 +361,8 @@ static int refuse(struct extractor *x, int error, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(why, sizeof(why), fmt, ap);
 		va_end(ap);
-		image_errorf(x->err, "entry \"%s\": %s", image_quote(x->current, q, sizeof(q)), why);
+		image_errorf(x->err, "entry \"%s\": %s", image_quote(x->current, q, sizeof(q)),
+		             why);
 	}
 	return -error;
 }
@@ -369,7 +372,7 @@ static int refuse(struct extractor *x, int error, const char *fmt, ...)
 /* Normalise an archive name into out: no leading "./", no "." components, no empty
  * components; "" is the root. Applies the absolute, "..", depth, length, layout rules. */
 static int normalise(struct extractor *x, const char *name, bool is_link_target, char *out,
-		     size_t outsz)
+                     size_t outsz)
 {
 	const char *what = is_link_target ? "hardlink target" : "path";
 	size_t len = strlen(name);
@@ -377,10 +380,10 @@ static int normalise(struct extractor *x, const char *name, bool is_link_target,
 		return refuse(x, EINVAL, "empty %s", what);
 	if (x->policy.limits.max_path && len > x->policy.limits.max_path)
 		return refuse(x, ENAMETOOLONG, "%s is %zu bytes long (limit %u)", what, len,
-			      x->policy.limits.max_path);
+		              x->policy.limits.max_path);
 	if (len >= outsz)
 		return refuse(x, ENAMETOOLONG, "%s is %zu bytes long (limit %zu)", what, len,
-			      outsz - 1);
+		              outsz - 1);
 	const char *p = name;
 	if (x->policy.strip) {
 		size_t sl = strlen(x->policy.strip);
@@ -407,7 +410,7 @@ static int normalise(struct extractor *x, const char *name, bool is_link_target,
 			return refuse(x, EINVAL, "\"..\" component in %s", what);
 		if (cl > NAME_MAX)
 			return refuse(x, ENAMETOOLONG, "%s component of %zu bytes (limit %d)", what,
-				      cl, NAME_MAX);
+			              cl, NAME_MAX);
 		if (!under_app && first) {
 			if (cl != 3 || memcmp(p, "app", 3) != 0)
 				return refuse(x, EINVAL, "%s outside ./app/", what);
@@ -420,7 +423,7 @@ static int normalise(struct extractor *x, const char *name, bool is_link_target,
 		depth++;
 		if (x->policy.limits.max_depth && depth > x->policy.limits.max_depth)
 			return refuse(x, ENAMETOOLONG, "%s is more than %u directories deep", what,
-				      x->policy.limits.max_depth);
+			              x->policy.limits.max_depth);
 		if (o)
 			out[o++] = '/';
 		memcpy(out + o, p, cl);
@@ -447,7 +450,8 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 {
 	if (len == 0)
 		return x->root_fd;
-	if (x->cache_path && strlen(x->cache_path) == len && memcmp(x->cache_path, parent, len) == 0)
+	if (x->cache_path && strlen(x->cache_path) == len &&
+	    memcmp(x->cache_path, parent, len) == 0)
 		return x->cache_fd;
 
 	/* Check every prefix against the index, creating what is missing. */
@@ -460,11 +464,12 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 			continue;
 		struct node *n = index_find(x, parent, i);
 		if (n && n->type == NODE_SYMLINK)
-			return refuse(x, ELOOP, "path passes through symlink \"%.*s\" placed earlier",
-				      (int)i, parent);
+			return refuse(x, ELOOP,
+			              "path passes through symlink \"%.*s\" placed earlier", (int)i,
+			              parent);
 		if (n && n->type != NODE_DIR)
 			return refuse(x, ENOTDIR, "parent \"%.*s\" is not a directory", (int)i,
-				      parent);
+			              parent);
 		if (!n) {
 			/* Implicit directory: create it from its parent's fd. */
 			if (!walked) {
@@ -473,11 +478,12 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 					char *pre = strndup(parent, start - 1);
 					if (!pre)
 						return -ENOMEM;
-					cur = openat2_beneath(x->root_fd, pre, O_PATH | O_DIRECTORY);
+					cur = openat2_beneath(x->root_fd, pre,
+					                      O_PATH | O_DIRECTORY);
 					free(pre);
 					if (cur < 0)
 						return refuse(x, -cur, "open parent directory: %s",
-							      strerror(-cur));
+						              strerror(-cur));
 					curfd = cur;
 				}
 				walked = true;
@@ -488,7 +494,7 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 			comp[cl] = '\0';
 			if (mkdirat(curfd, comp, 0700) == -1)
 				return refuse(x, errno, "create directory \"%.*s\": %m", (int)i,
-					      parent);
+				              parent);
 			int r = index_add(x, parent, i, NODE_DIR, NULL);
 			if (r < 0)
 				return r;
@@ -501,8 +507,8 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 				return r;
 			int nfd = openat2_beneath(curfd, comp, O_PATH | O_DIRECTORY);
 			if (nfd < 0)
-				return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i, parent,
-					      strerror(-nfd));
+				return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i,
+				              parent, strerror(-nfd));
 			safe_close(cur);
 			cur = curfd = nfd;
 		} else if (walked) {
@@ -512,8 +518,8 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 			comp[cl] = '\0';
 			int nfd = openat2_beneath(curfd, comp, O_PATH | O_DIRECTORY);
 			if (nfd < 0)
-				return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i, parent,
-					      strerror(-nfd));
+				return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i,
+				              parent, strerror(-nfd));
 			safe_close(cur);
 			cur = curfd = nfd;
 		}
@@ -614,7 +620,7 @@ static bool symlink_escapes(struct extractor *x, const char *dir, const char *ta
 /* ---- entries ----------------------------------------------------------------------- */
 
 static int add_leaf(struct extractor *x, const char *path, char kind, mode_t mode,
-		    const char *target, const unsigned char *content_md)
+                    const char *target, const unsigned char *content_md)
 {
 	if (!x->policy.tree_digest)
 		return 0;
@@ -640,8 +646,7 @@ static int add_leaf(struct extractor *x, const char *path, char kind, mode_t mod
 	return 0;
 }
 
-static int write_data(struct extractor *x, struct archive *a, int fd, int64_t size,
-		      EVP_MD_CTX *md)
+static int write_data(struct extractor *x, struct archive *a, int fd, int64_t size, EVP_MD_CTX *md)
 {
 	int64_t pos = 0;
 	for (;;) {
@@ -688,7 +693,7 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 	x->entries++;
 	if (x->policy.limits.max_entries && x->entries > x->policy.limits.max_entries)
 		return refuse(x, EFBIG, "more than %" PRIu64 " entries",
-			      x->policy.limits.max_entries);
+		              x->policy.limits.max_entries);
 
 	char path[PATH_MAX];
 	int r = normalise(x, name, false, path, sizeof(path));
@@ -707,9 +712,9 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 		/* ".", "./app" itself, or a directory source's top. */
 		if (hardlink || type != AE_IFDIR)
 			return refuse(x, EINVAL, "the %s root must be a directory",
-				      x->policy.stack ? "stack" : "slug");
+			              x->policy.stack ? "stack" : "slug");
 		if (!above_app && x->policy.stack) {
-			struct timespec mt = { archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+			struct timespec mt = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
 			return fixup_add(x, "", dir_mode(x, perm), &mt);
 		}
 		return 0;
@@ -717,29 +722,30 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 
 	if (x->policy.limits.max_uncompressed && archive_entry_size_is_set(e) &&
 	    (uint64_t)archive_entry_size(e) > x->policy.limits.max_uncompressed)
-		return refuse(x, EFBIG, "size %" PRId64 " exceeds the uncompressed limit of %" PRIu64
-					" bytes",
-			      (int64_t)archive_entry_size(e), x->policy.limits.max_uncompressed);
+		return refuse(x, EFBIG,
+		              "size %" PRId64 " exceeds the uncompressed limit of %" PRIu64
+		              " bytes",
+		              (int64_t)archive_entry_size(e), x->policy.limits.max_uncompressed);
 
 	struct node *existing = index_find(x, path, plen);
 	if (existing) {
 		if (!(type == AE_IFDIR && !hardlink && existing->type == NODE_DIR))
 			return refuse(x, EEXIST, "duplicate entry (already extracted as a %s)",
-				      existing->type == NODE_DIR	    ? "directory"
-				      : existing->type == NODE_SYMLINK ? "symlink"
-								       : "file");
+			              existing->type == NODE_DIR       ? "directory"
+			              : existing->type == NODE_SYMLINK ? "symlink"
+			                                               : "file");
 	}
 
 	const char *slash = strrchr(path, '/');
 	size_t dlen = slash ? (size_t)(slash - path) : 0;
 	const char *base = slash ? slash + 1 : path;
 
-	if (!hardlink && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO ||
-			  type == AE_IFSOCK)) {
+	if (!hardlink &&
+	    (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
 		const char *what = type == AE_IFCHR   ? "character device"
-				   : type == AE_IFBLK ? "block device"
-				   : type == AE_IFIFO ? "FIFO"
-						      : "socket";
+		                   : type == AE_IFBLK ? "block device"
+		                   : type == AE_IFIFO ? "FIFO"
+		                                      : "socket";
 		if (x->policy.stack) {
 			x->skipped++;
 			return 0;
@@ -752,7 +758,7 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 	int dfd = parent_fd(x, path, dlen);
 	if (dfd < 0)
 		return dfd;
-	struct timespec mt = { archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+	struct timespec mt = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
 
 	if (hardlink) {
 		char tpath[PATH_MAX];
@@ -764,10 +770,11 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 		struct node *t = index_find(x, tpath, strlen(tpath));
 		if (!t)
 			return refuse(x, ENOENT,
-				      "hardlink target \"%s\" is not a file extracted earlier", tpath);
+			              "hardlink target \"%s\" is not a file extracted earlier",
+			              tpath);
 		if (t->type != NODE_FILE)
 			return refuse(x, EPERM, "hardlink target \"%s\" is not a regular file",
-				      tpath);
+			              tpath);
 		if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
 			(void)archive_read_data_skip(a);
 		const char *ts = strrchr(tpath, '/');
@@ -777,7 +784,7 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 			tfd = openat2_beneath(x->root_fd, tpath, O_PATH | O_DIRECTORY);
 			if (tfd < 0)
 				return refuse(x, -tfd, "open hardlink target directory: %s",
-					      strerror(-tfd));
+				              strerror(-tfd));
 		}
 		/* parent_fd's cache may be replaced by nothing here; dfd stays valid. */
 		if (linkat(ts ? tfd : x->root_fd, ts ? ts + 1 : tpath, dfd, base, 0) == -1)
@@ -809,14 +816,15 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 		if (strlen(target) >= PATH_MAX)
 			return refuse(x, ENAMETOOLONG, "symlink target too long");
 		if (target[0] == '/' && !x->policy.stack)
-			return refuse(x, EPERM, "symlink target \"%s\" is absolute (escapes the slug root)",
-				      target);
+			return refuse(x, EPERM,
+			              "symlink target \"%s\" is absolute (escapes the slug root)",
+			              target);
 		char dir[PATH_MAX];
 		memcpy(dir, path, dlen);
 		dir[dlen] = '\0';
 		if (symlink_escapes(x, dir, target))
 			return refuse(x, EPERM, "symlink target \"%s\" escapes the %s root", target,
-				      x->policy.stack ? "stack" : "slug");
+			              x->policy.stack ? "stack" : "slug");
 		if (symlinkat(target, dfd, base) == -1)
 			return refuse(x, errno, "create symlink: %m");
 		r = index_add(x, path, plen, NODE_SYMLINK, target);
@@ -830,9 +838,8 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 		if (size < 0)
 			return refuse(x, EBADMSG, "negative size");
 		mode_t fmode = perm & 0755;
-		_cleanup_close_ int fd = openat(dfd, base,
-						O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-						0600);
+		_cleanup_close_ int fd = openat(
+		        dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd == -1)
 			return refuse(x, errno, "create file: %m");
 		r = index_add(x, path, plen, NODE_FILE, NULL);
@@ -850,7 +857,7 @@ int extractor_entry(struct extractor *x, struct archive *a, struct archive_entry
 		x->file_bytes += (uint64_t)size;
 		if (fchmod(fd, fmode) == -1)
 			return refuse(x, errno, "chmod: %m");
-		struct timespec ts[2] = { mt, mt };
+		struct timespec ts[2] = {mt, mt};
 		if (futimens(fd, ts) == -1)
 			return refuse(x, errno, "set times: %m");
 		if (md) {
@@ -879,9 +886,8 @@ int extractor_tree_digest(struct extractor *x, char ret[IMAGE_DIGEST_HEX_LEN + 1
 	unsigned char md[32];
 	unsigned int l = 0;
 	if (EVP_DigestInit_ex(x->leaf_md, EVP_sha256(), NULL) != 1 ||
-	    (x->n_leaf &&
-	     EVP_DigestUpdate(x->leaf_md, x->leaf_digests, x->n_leaf * sizeof(*x->leaf_digests)) !=
-		     1) ||
+	    (x->n_leaf && EVP_DigestUpdate(x->leaf_md, x->leaf_digests,
+	                                   x->n_leaf * sizeof(*x->leaf_digests)) != 1) ||
 	    EVP_DigestFinal_ex(x->leaf_md, md, &l) != 1)
 		return -EIO;
 	image_hex(md, 32, ret);
@@ -905,9 +911,9 @@ int extractor_finish(struct extractor *x)
 		if (symlink_escapes(x, dir, n->target)) {
 			snprintf(x->current, sizeof(x->current), "%s", n->path);
 			return refuse(x, EPERM,
-				      "symlink target \"%s\" escapes the %s root through symlinks "
-				      "in the archive",
-				      n->target, x->policy.stack ? "stack" : "slug");
+			              "symlink target \"%s\" escapes the %s root through symlinks "
+			              "in the archive",
+			              n->target, x->policy.stack ? "stack" : "slug");
 		}
 	}
 	free(x->cache_path);
@@ -917,13 +923,13 @@ int extractor_finish(struct extractor *x)
 	for (size_t i = 0; i < x->n_fixups; i++) {
 		struct dir_fixup *f = &x->fixups[i];
 		_cleanup_close_ int fd = f->path[0] ? image_open_dir_at(x->root_fd, f->path)
-						    : fcntl(x->root_fd, F_DUPFD_CLOEXEC, 3);
+		                                    : fcntl(x->root_fd, F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
 			return -EIO;
 		if (fchmod(fd, f->mode) == -1)
 			return -errno;
 		if (f->have_mtime) {
-			struct timespec ts[2] = { f->mtime, f->mtime };
+			struct timespec ts[2] = {f->mtime, f->mtime};
 			if (futimens(fd, ts) == -1)
 				return -errno;
 		}

@@ -66,7 +66,7 @@ static int input_fail(struct input *in, int error, const char *fmt, ...)
 		const char *cur = in->x ? extractor_current(in->x) : "";
 		if (cur && *cur)
 			image_errorf(in->err, "entry \"%s\": %s", image_quote(cur, q, sizeof(q)),
-				     why);
+			             why);
 		else
 			image_errorf(in->err, "%s", why);
 	}
@@ -74,7 +74,7 @@ static int input_fail(struct input *in, int error, const char *fmt, ...)
 }
 
 int input_new(int fd, enum input_mode mode, const struct image_import_opts *o,
-	      struct image_error *err, struct input **ret)
+              struct image_error *err, struct input **ret)
 {
 	_cleanup_(input_freep) struct input *in = calloc(1, sizeof(*in));
 	if (!in)
@@ -99,9 +99,10 @@ int input_new(int fd, enum input_mode mode, const struct image_import_opts *o,
 		in->total = (uint64_t)st.st_size;
 		if (in->limits.max_compressed && in->total > in->limits.max_compressed) {
 			int r = input_fail(in, EFBIG,
-					   "input is %" PRIu64
-					   " bytes, over the compressed size limit of %" PRIu64 " bytes",
-					   in->total, in->limits.max_compressed);
+			                   "input is %" PRIu64
+			                   " bytes, over the compressed size limit of %" PRIu64
+			                   " bytes",
+			                   in->total, in->limits.max_compressed);
 			return r;
 		}
 	}
@@ -164,9 +165,9 @@ static ssize_t input_fill(struct input *in)
 	}
 	in->in_bytes += (uint64_t)n;
 	if (in->limits.max_compressed && in->in_bytes > in->limits.max_compressed)
-		return input_fail(in, EFBIG, "input exceeds the compressed size limit of %" PRIu64
-					     " bytes",
-				  in->limits.max_compressed);
+		return input_fail(in, EFBIG,
+		                  "input exceeds the compressed size limit of %" PRIu64 " bytes",
+		                  in->limits.max_compressed);
 	if (EVP_DigestUpdate(in->md, in->inbuf, (size_t)n) != 1)
 		return input_fail(in, EIO, "hash input");
 	if (in->progress)
@@ -179,14 +180,14 @@ static int account_out(struct input *in, size_t n)
 	in->out_bytes += n;
 	if (in->limits.max_uncompressed && in->out_bytes > in->limits.max_uncompressed)
 		return input_fail(in, EFBIG,
-				  "uncompressed data exceeds the limit of %" PRIu64 " bytes",
-				  in->limits.max_uncompressed);
+		                  "uncompressed data exceeds the limit of %" PRIu64 " bytes",
+		                  in->limits.max_uncompressed);
 	if (in->kind == STREAM_GZIP && in->limits.max_ratio && in->out_bytes > RATIO_FLOOR &&
 	    in->out_bytes / (in->in_bytes ? in->in_bytes : 1) >= in->limits.max_ratio)
 		return input_fail(in, EFBIG,
-				  "compression ratio over %u:1 (%" PRIu64 " bytes from %" PRIu64
-				  "): refusing a decompression bomb",
-				  in->limits.max_ratio, in->out_bytes, in->in_bytes);
+		                  "compression ratio over %u:1 (%" PRIu64 " bytes from %" PRIu64
+		                  "): refusing a decompression bomb",
+		                  in->limits.max_ratio, in->out_bytes, in->in_bytes);
 	return 0;
 }
 
@@ -243,7 +244,7 @@ static ssize_t input_next(struct input *in, const void **buf)
 				return 0; /* eof after a complete member */
 			if (in->z.next_in[0] != 0x1f)
 				return input_fail(in, EBADMSG,
-						  "data after the end of the gzip stream");
+				                  "data after the end of the gzip stream");
 			/* Another gzip member follows (gzip allows concatenation). */
 			if (inflateReset(&in->z) != Z_OK)
 				return input_fail(in, EIO, "reset zlib");
@@ -260,7 +261,7 @@ static ssize_t input_next(struct input *in, const void **buf)
 				return input_fail(in, EBADMSG, "truncated gzip stream");
 		} else if (zr != Z_OK)
 			return input_fail(in, EBADMSG, "corrupt gzip stream: %s",
-					  in->z.msg ? in->z.msg : "inflate failed");
+			                  in->z.msg ? in->z.msg : "inflate failed");
 		if (produced > 0) {
 			int r = account_out(in, produced);
 			if (r < 0)
@@ -330,10 +331,10 @@ void image_utf8_locale_pop(locale_t l, locale_t old)
 }
 
 static int extract_archive(struct archive *a, struct input *in, struct extractor *x,
-			   struct image_error *err);
+                           struct image_error *err);
 
 int image_extract_archive(struct archive *a, struct input *in, struct extractor *x,
-			  struct image_error *err)
+                          struct image_error *err)
 {
 	locale_t old;
 	locale_t l = image_utf8_locale_push(&old);
@@ -343,7 +344,7 @@ int image_extract_archive(struct archive *a, struct input *in, struct extractor 
 }
 
 static int extract_archive(struct archive *a, struct input *in, struct extractor *x,
-			   struct image_error *err)
+                           struct image_error *err)
 {
 	input_set_extractor(in, x);
 	int r = input_attach(in, a);
@@ -359,7 +360,7 @@ static int extract_archive(struct archive *a, struct input *in, struct extractor
 			 * read-ahead filters, which may reach the end early: not checked. */
 			if (in->ended && in->mode != INPUT_RAW) {
 				image_errorf(err, "truncated tar: the input ends without the "
-						  "end-of-archive blocks");
+				                  "end-of-archive blocks");
 				return -EBADMSG;
 			}
 			break;
@@ -370,12 +371,14 @@ static int extract_archive(struct archive *a, struct input *in, struct extractor
 			char q[512];
 			const char *cur = extractor_current(x);
 			if (cur && *cur)
-				image_errorf(err, "after entry \"%s\": corrupt or truncated tar: %s",
-					     image_quote(cur, q, sizeof(q)),
-					     archive_error_string(a) ? archive_error_string(a) : "?");
+				image_errorf(
+				        err, "after entry \"%s\": corrupt or truncated tar: %s",
+				        image_quote(cur, q, sizeof(q)),
+				        archive_error_string(a) ? archive_error_string(a) : "?");
 			else
 				image_errorf(err, "corrupt or truncated tar: %s",
-					     archive_error_string(a) ? archive_error_string(a) : "?");
+				             archive_error_string(a) ? archive_error_string(a)
+				                                     : "?");
 			return -EBADMSG;
 		}
 		r = extractor_entry(x, a, e);

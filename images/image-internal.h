@@ -33,7 +33,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry *, archive_entry_free)
 /* What the extractor enforces. */
 struct extract_policy {
 	enum image_layout layout;
-	bool stack;        /* stack rules: absolute symlinks allowed, devices skipped, dir modes kept */
+	bool stack; /* stack rules: absolute symlinks allowed, devices skipped, dir modes kept */
 	const char *strip; /* a leading directory to remove from every name (directory reads) */
 	struct image_limits limits;
 	bool tree_digest; /* compute a digest of the extracted tree (directory imports) */
@@ -42,7 +42,7 @@ struct extract_policy {
 struct extractor;
 
 int extractor_new(int root_fd, const struct extract_policy *p, struct image_error *err,
-		  struct extractor **ret);
+                  struct extractor **ret);
 struct extractor *extractor_free(struct extractor *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct extractor *, extractor_free)
 /* Validate and materialise one entry (reading its data from a). */
@@ -67,7 +67,7 @@ enum input_mode {
 
 struct input;
 int input_new(int fd, enum input_mode mode, const struct image_import_opts *o,
-	      struct image_error *err, struct input **ret);
+              struct image_error *err, struct input **ret);
 struct input *input_free(struct input *in);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct input *, input_free)
 /* Attach to a (archive_read_open with our callbacks). */
@@ -87,6 +87,6 @@ void image_utf8_locale_pop(locale_t l, locale_t old);
 
 /* Run a whole archive through an extractor: next_header/entry loop, drain, finish. */
 int image_extract_archive(struct archive *a, struct input *in, struct extractor *x,
-			  struct image_error *err);
+                          struct image_error *err);
 
 #endif

@@ -48,7 +48,7 @@ const char *image_procfile_command(const struct image_procfile *p, const char *n
 }
 
 static int perr(struct image_error *err, unsigned line, unsigned col, const char *fmt, ...)
-	_printf_(4, 5);
+        _printf_(4, 5);
 static int perr(struct image_error *err, unsigned line, unsigned col, const char *fmt, ...)
 {
 	if (!err)
@@ -65,10 +65,10 @@ static int perr(struct image_error *err, unsigned line, unsigned col, const char
 }
 
 int image_procfile_parse(const char *buf, size_t len, struct image_procfile **ret,
-			 struct image_error *err)
+                         struct image_error *err)
 {
 	if (err)
-		*err = (struct image_error){ 0 };
+		*err = (struct image_error){0};
 	if (len > PROCFILE_MAX_BYTES)
 		return perr(err, 1, 1, "Procfile is %zu bytes (limit %u)", len, PROCFILE_MAX_BYTES);
 	_cleanup_(image_procfile_freep) struct image_procfile *p = calloc(1, sizeof(*p));
@@ -103,7 +103,7 @@ int image_procfile_parse(const char *buf, size_t len, struct image_procfile **re
 		const char *colon = memchr(line, ':', ll);
 		if (!colon) {
 			r = perr(err, lineno, (unsigned)ll + 1,
-				 "expected \"type: command\" (no colon on this line)");
+			         "expected \"type: command\" (no colon on this line)");
 			goto out;
 		}
 		size_t tl = (size_t)(colon - line);
@@ -118,7 +118,8 @@ int image_procfile_parse(const char *buf, size_t len, struct image_procfile **re
 		for (size_t k = 0; k < tl; k++)
 			if (!image_process_type_valid(line + k, 1)) {
 				r = perr(err, lineno, (unsigned)k + 1,
-					 "invalid character in process type (allowed: A-Z a-z 0-9 _ -)");
+				         "invalid character in process type (allowed: A-Z a-z 0-9 "
+				         "_ -)");
 				goto out;
 			}
 		size_t c = tl + 1;
@@ -128,20 +129,22 @@ int image_procfile_parse(const char *buf, size_t len, struct image_procfile **re
 		while (ce > c && (line[ce - 1] == ' ' || line[ce - 1] == '\t'))
 			ce--;
 		if (ce == c) {
-			r = perr(err, lineno, (unsigned)tl + 2, "empty command for process type \"%.*s\"",
-				 (int)tl, line);
+			r = perr(err, lineno, (unsigned)tl + 2,
+			         "empty command for process type \"%.*s\"", (int)tl, line);
 			goto out;
 		}
 		if (ce - c > PROCFILE_MAX_COMMAND) {
 			r = perr(err, lineno, (unsigned)c + 1, "command longer than %u bytes",
-				 PROCFILE_MAX_COMMAND);
+			         PROCFILE_MAX_COMMAND);
 			goto out;
 		}
 		for (size_t k = 0; k < p->n_types; k++)
-			if (strlen(p->types[k].name) == tl && memcmp(p->types[k].name, line, tl) == 0) {
+			if (strlen(p->types[k].name) == tl &&
+			    memcmp(p->types[k].name, line, tl) == 0) {
 				r = perr(err, lineno, 1,
-					 "duplicate process type \"%.*s\" (first defined on line %u)",
-					 (int)tl, line, first_line[k]);
+				         "duplicate process type \"%.*s\" (first defined on line "
+				         "%u)",
+				         (int)tl, line, first_line[k]);
 				goto out;
 			}
 		struct image_process_type *nt = realloc(p->types, (p->n_types + 1) * sizeof(*nt));
@@ -165,7 +168,7 @@ int image_procfile_parse(const char *buf, size_t len, struct image_procfile **re
 			goto out;
 		}
 		first_line[p->n_types] = lineno;
-		p->types[p->n_types++] = (struct image_process_type){ .name = name, .command = cmd };
+		p->types[p->n_types++] = (struct image_process_type){.name = name, .command = cmd};
 	}
 	*ret = TAKE_PTR(p);
 out:

@@ -16,28 +16,28 @@ struct image_releases {
 };
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS images_releases ("
-	" app TEXT NOT NULL, version INTEGER NOT NULL, slug TEXT NOT NULL,"
-	" stack TEXT NOT NULL, description TEXT NOT NULL, created INTEGER NOT NULL,"
-	" PRIMARY KEY (app, version));"
-	"CREATE TABLE IF NOT EXISTS images_release_config ("
-	" app TEXT NOT NULL, version INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-	" PRIMARY KEY (app, version, key));"
-	"CREATE TABLE IF NOT EXISTS images_release_process ("
-	" app TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, command TEXT NOT NULL,"
-	" PRIMARY KEY (app, version, type));"
-	"CREATE TRIGGER IF NOT EXISTS images_releases_no_update BEFORE UPDATE ON images_releases"
-	" BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
-	"CREATE TRIGGER IF NOT EXISTS images_releases_no_delete BEFORE DELETE ON images_releases"
-	" BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
-	"CREATE TRIGGER IF NOT EXISTS images_release_config_no_update BEFORE UPDATE ON "
-	"images_release_config BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
-	"CREATE TRIGGER IF NOT EXISTS images_release_config_no_delete BEFORE DELETE ON "
-	"images_release_config BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
-	"CREATE TRIGGER IF NOT EXISTS images_release_process_no_update BEFORE UPDATE ON "
-	"images_release_process BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
-	"CREATE TRIGGER IF NOT EXISTS images_release_process_no_delete BEFORE DELETE ON "
-	"images_release_process BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;";
+        "CREATE TABLE IF NOT EXISTS images_releases ("
+        " app TEXT NOT NULL, version INTEGER NOT NULL, slug TEXT NOT NULL,"
+        " stack TEXT NOT NULL, description TEXT NOT NULL, created INTEGER NOT NULL,"
+        " PRIMARY KEY (app, version));"
+        "CREATE TABLE IF NOT EXISTS images_release_config ("
+        " app TEXT NOT NULL, version INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (app, version, key));"
+        "CREATE TABLE IF NOT EXISTS images_release_process ("
+        " app TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, command TEXT NOT NULL,"
+        " PRIMARY KEY (app, version, type));"
+        "CREATE TRIGGER IF NOT EXISTS images_releases_no_update BEFORE UPDATE ON images_releases"
+        " BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
+        "CREATE TRIGGER IF NOT EXISTS images_releases_no_delete BEFORE DELETE ON images_releases"
+        " BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
+        "CREATE TRIGGER IF NOT EXISTS images_release_config_no_update BEFORE UPDATE ON "
+        "images_release_config BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
+        "CREATE TRIGGER IF NOT EXISTS images_release_config_no_delete BEFORE DELETE ON "
+        "images_release_config BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
+        "CREATE TRIGGER IF NOT EXISTS images_release_process_no_update BEFORE UPDATE ON "
+        "images_release_process BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;"
+        "CREATE TRIGGER IF NOT EXISTS images_release_process_no_delete BEFORE DELETE ON "
+        "images_release_process BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;";
 
 static int sql_errno(int rc)
 {
@@ -98,13 +98,13 @@ int image_releases_open(const char *db_path, struct image_releases **ret)
 	if (!r)
 		return -ENOMEM;
 	int rc = sqlite3_open_v2(db_path, &r->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(r->db, 10000);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
-				  NULL, NULL);
+		                  NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(r->db, schema, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -160,11 +160,11 @@ static int step_done(sqlite3_stmt *st)
 }
 
 static int insert_release(struct image_releases *db, const struct image_release *r,
-			  unsigned *ret_version)
+                          unsigned *ret_version)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *q = NULL;
-	int e = prepare(db, "SELECT COALESCE(MAX(version), 0) + 1 FROM images_releases WHERE app = ?",
-			&q);
+	int e = prepare(
+	        db, "SELECT COALESCE(MAX(version), 0) + 1 FROM images_releases WHERE app = ?", &q);
 	if (e < 0)
 		return e;
 	sqlite3_bind_text(q, 1, r->app, -1, SQLITE_STATIC);
@@ -174,9 +174,9 @@ static int insert_release(struct image_releases *db, const struct image_release 
 
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *ins = NULL;
 	e = prepare(db,
-		    "INSERT INTO images_releases (app, version, slug, stack, description, created)"
-		    " VALUES (?, ?, ?, ?, ?, ?)",
-		    &ins);
+	            "INSERT INTO images_releases (app, version, slug, stack, description, created)"
+	            " VALUES (?, ?, ?, ?, ?, ?)",
+	            &ins);
 	if (e < 0)
 		return e;
 	sqlite3_bind_text(ins, 1, r->app, -1, SQLITE_STATIC);
@@ -222,7 +222,7 @@ static int insert_release(struct image_releases *db, const struct image_release 
 }
 
 int image_release_create(struct image_releases *db, const struct image_release *r,
-			 unsigned *ret_version)
+                         unsigned *ret_version)
 {
 	char hex[IMAGE_DIGEST_HEX_LEN + 1];
 	if (!image_app_name_valid(r->app) || image_digest_parse(r->slug, hex) < 0 || !r->stack ||
@@ -274,9 +274,9 @@ static int load_children(struct image_releases *db, struct image_release *r)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *q = NULL;
 	int e = prepare(db,
-			"SELECT key, value FROM images_release_config WHERE app = ? AND version = ?"
-			" ORDER BY key",
-			&q);
+	                "SELECT key, value FROM images_release_config WHERE app = ? AND version = ?"
+	                " ORDER BY key",
+	                &q);
 	if (e < 0)
 		return e;
 	sqlite3_bind_text(q, 1, r->app, -1, SQLITE_STATIC);
@@ -287,7 +287,7 @@ static int load_children(struct image_releases *db, struct image_release *r)
 		if (!n)
 			return -ENOMEM;
 		r->config = n;
-		n[r->n_config] = (struct image_config_var){ col_dup(q, 0), col_dup(q, 1) };
+		n[r->n_config] = (struct image_config_var){col_dup(q, 0), col_dup(q, 1)};
 		r->n_config++;
 		if (!n[r->n_config - 1].key || !n[r->n_config - 1].value)
 			return -ENOMEM;
@@ -296,9 +296,9 @@ static int load_children(struct image_releases *db, struct image_release *r)
 		return -EIO;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *p = NULL;
 	e = prepare(db,
-		    "SELECT type, command FROM images_release_process WHERE app = ? AND version = ?"
-		    " ORDER BY type",
-		    &p);
+	            "SELECT type, command FROM images_release_process WHERE app = ? AND version = ?"
+	            " ORDER BY type",
+	            &p);
 	if (e < 0)
 		return e;
 	sqlite3_bind_text(p, 1, r->app, -1, SQLITE_STATIC);
@@ -308,7 +308,7 @@ static int load_children(struct image_releases *db, struct image_release *r)
 		if (!n)
 			return -ENOMEM;
 		r->types = n;
-		n[r->n_types] = (struct image_process_type){ col_dup(p, 0), col_dup(p, 1) };
+		n[r->n_types] = (struct image_process_type){col_dup(p, 0), col_dup(p, 1)};
 		r->n_types++;
 		if (!n[r->n_types - 1].name || !n[r->n_types - 1].command)
 			return -ENOMEM;
@@ -337,16 +337,17 @@ static int row_to_release(struct image_releases *db, sqlite3_stmt *q, struct ima
 	return 0;
 }
 
-#define RELEASE_COLUMNS "SELECT app, version, slug, stack, description, created FROM images_releases"
+#define RELEASE_COLUMNS                                                                            \
+	"SELECT app, version, slug, stack, description, created FROM images_releases"
 
 int image_release_get(struct image_releases *db, const char *app, unsigned version,
-		      struct image_release **ret)
+                      struct image_release **ret)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *q = NULL;
 	int e = prepare(db,
-			version ? RELEASE_COLUMNS " WHERE app = ?1 AND version = ?2"
-				: RELEASE_COLUMNS " WHERE app = ?1 ORDER BY version DESC LIMIT 1",
-			&q);
+	                version ? RELEASE_COLUMNS " WHERE app = ?1 AND version = ?2"
+	                        : RELEASE_COLUMNS " WHERE app = ?1 ORDER BY version DESC LIMIT 1",
+	                &q);
 	if (e < 0)
 		return e;
 	sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
@@ -361,7 +362,7 @@ int image_release_get(struct image_releases *db, const char *app, unsigned versi
 }
 
 int image_release_list(struct image_releases *db, const char *app, struct image_release ***ret,
-		       size_t *ret_n)
+                       size_t *ret_n)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *q = NULL;
 	int e = prepare(db, RELEASE_COLUMNS " WHERE app = ? ORDER BY version", &q);
@@ -397,7 +398,7 @@ int image_release_list(struct image_releases *db, const char *app, struct image_
 }
 
 int image_release_rollback(struct image_releases *db, const char *app, unsigned version,
-			   unsigned *ret_version)
+                           unsigned *ret_version)
 {
 	if (version == 0)
 		return -EINVAL;

@@ -32,18 +32,18 @@ int image_store_stacks_fd(struct image_store *s)
 void image_limits_default(struct image_limits *ret)
 {
 	*ret = (struct image_limits){
-		.max_compressed = UINT64_C(1) << 30,
-		.max_uncompressed = UINT64_C(8) << 30,
-		.max_entries = 1000000,
-		.max_path = 4095,
-		.max_depth = 128,
-		.max_ratio = 200,
+	        .max_compressed = UINT64_C(1) << 30,
+	        .max_uncompressed = UINT64_C(8) << 30,
+	        .max_entries = 1000000,
+	        .max_path = 4095,
+	        .max_depth = 128,
+	        .max_ratio = 200,
 	};
 }
 
 void image_import_opts_default(struct image_import_opts *ret)
 {
-	*ret = (struct image_import_opts){ .layout = IMAGE_LAYOUT_HEROKU };
+	*ret = (struct image_import_opts){.layout = IMAGE_LAYOUT_HEROKU};
 	image_limits_default(&ret->limits);
 }
 
@@ -142,9 +142,9 @@ static bool slug_present(struct image_store *s, const char *hex)
 }
 
 int image_slug_extract_fd(int dirfd, int fd, const struct image_import_opts *o,
-			  struct image_slug_info *ret_info, struct image_error *err)
+                          struct image_slug_info *ret_info, struct image_error *err)
 {
-	struct extract_policy pol = { .layout = o->layout, .limits = o->limits };
+	struct extract_policy pol = {.layout = o->layout, .limits = o->limits};
 	if (o->layout < 0 || o->layout >= IMAGE_LAYOUT_MAX)
 		return -EINVAL;
 	_cleanup_(input_freep) struct input *in = NULL;
@@ -164,11 +164,11 @@ int image_slug_extract_fd(int dirfd, int fd, const struct image_import_opts *o,
 	if (r < 0)
 		return r;
 	struct image_slug_info info = {
-		.compressed_bytes = input_bytes(in),
-		.uncompressed_bytes = extractor_file_bytes(x),
-		.entries = extractor_entries(x),
-		.stripped = extractor_stripped(x),
-		.imported = (int64_t)time(NULL),
+	        .compressed_bytes = input_bytes(in),
+	        .uncompressed_bytes = extractor_file_bytes(x),
+	        .entries = extractor_entries(x),
+	        .stripped = extractor_stripped(x),
+	        .imported = (int64_t)time(NULL),
 	};
 	input_digest(in, info.digest);
 	if (ret_info)
@@ -178,18 +178,19 @@ int image_slug_extract_fd(int dirfd, int fd, const struct image_import_opts *o,
 
 /* Written under a name unique to this import, then renamed: two imports of the same slug may
  * race to publish, and each must still find its own file to rename. */
-static int write_meta(struct image_store *s, const char *staging, const struct image_slug_info *info)
+static int write_meta(struct image_store *s, const char *staging,
+                      const struct image_slug_info *info)
 {
 	char tmp[96], name[IMAGE_DIGEST_HEX_LEN + 8], buf[512];
 	snprintf(tmp, sizeof(tmp), "%s.meta", staging);
 	snprintf(name, sizeof(name), "%s.meta", info->digest);
 	int n = snprintf(buf, sizeof(buf),
-			 "digest=%s\ncompressed_bytes=%" PRIu64 "\nuncompressed_bytes=%" PRIu64
-			 "\nentries=%" PRIu64 "\nstripped=%" PRIu64 "\nimported=%" PRId64 "\n",
-			 info->digest, info->compressed_bytes, info->uncompressed_bytes,
-			 info->entries, info->stripped, info->imported);
+	                 "digest=%s\ncompressed_bytes=%" PRIu64 "\nuncompressed_bytes=%" PRIu64
+	                 "\nentries=%" PRIu64 "\nstripped=%" PRIu64 "\nimported=%" PRId64 "\n",
+	                 info->digest, info->compressed_bytes, info->uncompressed_bytes,
+	                 info->entries, info->stripped, info->imported);
 	_cleanup_close_ int fd = openat(s->slugs_fd, tmp,
-					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd == -1)
 		return -errno;
 	int r = fd_write_all(fd, buf, (size_t)n);
@@ -230,7 +231,7 @@ static void read_meta(struct image_store *s, struct image_slug_info *info)
 
 /* The digest is already stored: just hash the input to confirm it is that slug. */
 static int verify_only(int fd, const struct image_import_opts *o, const char *want,
-		       struct image_slug_info *ret_info, struct image_error *err)
+                       struct image_slug_info *ret_info, struct image_error *err)
 {
 	_cleanup_(input_freep) struct input *in = NULL;
 	int r = input_new(fd, INPUT_RAW, o, err, &in);
@@ -239,11 +240,11 @@ static int verify_only(int fd, const struct image_import_opts *o, const char *wa
 	r = input_drain(in);
 	if (r < 0)
 		return r;
-	struct image_slug_info info = { .compressed_bytes = input_bytes(in), .existed = true };
+	struct image_slug_info info = {.compressed_bytes = input_bytes(in), .existed = true};
 	input_digest(in, info.digest);
 	if (strcmp(info.digest, want) != 0) {
 		image_errorf(err, "checksum mismatch: expected SHA256:%s, input is SHA256:%s", want,
-			     info.digest);
+		             info.digest);
 		return -EBADMSG;
 	}
 	if (ret_info)
@@ -252,10 +253,10 @@ static int verify_only(int fd, const struct image_import_opts *o, const char *wa
 }
 
 int image_slug_import_fd(struct image_store *s, int fd, const struct image_import_opts *o,
-			 struct image_slug_info *ret_info, struct image_error *err)
+                         struct image_slug_info *ret_info, struct image_error *err)
 {
 	if (err)
-		*err = (struct image_error){ 0 };
+		*err = (struct image_error){0};
 	if (s->slugs_fd < 0)
 		return -ENOENT;
 	char want[IMAGE_DIGEST_HEX_LEN + 1] = "";
@@ -277,8 +278,8 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 		image_errorf(err, "create staging directory: %s", strerror(-r));
 		return r;
 	}
-	_cleanup_close_ int sfd = openat(s->slugs_fd, staging,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int sfd =
+	        openat(s->slugs_fd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd == -1) {
 		r = -errno;
 		(void)image_rm_tree_at(s->slugs_fd, staging);
@@ -289,7 +290,7 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 	r = image_slug_extract_fd(sfd, fd, o, &info, err);
 	if (r == 0 && want[0] && strcmp(want, info.digest) != 0) {
 		image_errorf(err, "checksum mismatch: expected SHA256:%s, input is SHA256:%s", want,
-			     info.digest);
+		             info.digest);
 		r = -EBADMSG;
 	}
 	if (r == 0 && slug_present(s, info.digest)) {
@@ -304,8 +305,8 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 		r = -errno;
 	if (r == 0)
 		r = write_meta(s, staging, &info);
-	if (r == 0 && renameat2(s->slugs_fd, staging, s->slugs_fd, info.digest, RENAME_NOREPLACE) ==
-			      -1) {
+	if (r == 0 &&
+	    renameat2(s->slugs_fd, staging, s->slugs_fd, info.digest, RENAME_NOREPLACE) == -1) {
 		if (errno == EEXIST || errno == ENOTEMPTY) {
 			/* A concurrent import of the same slug won. */
 			info.existed = true;
@@ -348,7 +349,7 @@ int image_slug_path(struct image_store *s, const char *digest, char **ret)
 static int cmp_info(const void *a, const void *b)
 {
 	return strcmp(((const struct image_slug_info *)a)->digest,
-		      ((const struct image_slug_info *)b)->digest);
+	              ((const struct image_slug_info *)b)->digest);
 }
 
 int image_slug_list(struct image_store *s, struct image_slug_info **ret, size_t *ret_n)
@@ -375,7 +376,7 @@ int image_slug_list(struct image_store *s, struct image_slug_info **ret, size_t 
 				return -ENOMEM;
 			}
 			v = nv;
-			v[n] = (struct image_slug_info){ 0 };
+			v[n] = (struct image_slug_info){0};
 			memcpy(v[n].digest, de->d_name, IMAGE_DIGEST_HEX_LEN + 1);
 			read_meta(s, &v[n]);
 			n++;
@@ -396,8 +397,7 @@ static bool in_strv(char *const *v, const char *s)
 	return false;
 }
 
-int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age,
-		  unsigned *ret_removed)
+int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age, unsigned *ret_removed)
 {
 	unsigned removed = 0;
 	if (s->slugs_fd < 0) {
@@ -444,7 +444,7 @@ int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age,
 		} else if (strncmp(name, ".staging-", 9) == 0 && now - st.st_mtime > 3600) {
 			r = image_rm_tree_at(s->slugs_fd, name);
 		} else if (strlen(name) == IMAGE_DIGEST_HEX_LEN + 5 &&
-			   strcmp(name + IMAGE_DIGEST_HEX_LEN, ".meta") == 0) {
+		           strcmp(name + IMAGE_DIGEST_HEX_LEN, ".meta") == 0) {
 			char hex[IMAGE_DIGEST_HEX_LEN + 1];
 			memcpy(hex, name, IMAGE_DIGEST_HEX_LEN);
 			hex[IMAGE_DIGEST_HEX_LEN] = '\0';

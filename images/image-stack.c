@@ -43,7 +43,7 @@ static bool present(int dirfd, const char *name)
 
 /* Shared tail of both imports: the staging tree in namefd/staging is complete and valid. */
 static int publish(int namefd, const char *staging, int sfd, const char *digest, bool no_sync,
-		   bool *ret_existed)
+                   bool *ret_existed)
 {
 	*ret_existed = false;
 	char tmp[80];
@@ -65,13 +65,13 @@ static int publish(int namefd, const char *staging, int sfd, const char *digest,
 }
 
 static int stack_prepare(struct image_store *s, const char *name, struct image_error *err,
-			 int *ret_namefd, char *staging, size_t n, int *ret_sfd)
+                         int *ret_namefd, char *staging, size_t n, int *ret_sfd)
 {
 	if (err)
-		*err = (struct image_error){ 0 };
+		*err = (struct image_error){0};
 	if (!image_stack_name_valid(name)) {
 		image_errorf(err, "invalid stack name \"%s\" ([A-Za-z0-9_-]{1,128}, not \"host\")",
-			     name ? name : "");
+		             name ? name : "");
 		return -EINVAL;
 	}
 	int stacks_fd = image_store_stacks_fd(s);
@@ -79,8 +79,8 @@ static int stack_prepare(struct image_store *s, const char *name, struct image_e
 		return -ENOENT;
 	if (mkdirat(stacks_fd, name, 0755) == -1 && errno != EEXIST)
 		return -errno;
-	_cleanup_close_ int namefd = openat(stacks_fd, name,
-					    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int namefd =
+	        openat(stacks_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (namefd == -1)
 		return -errno;
 	int r = image_mkdtemp_at(namefd, ".staging-", staging, n);
@@ -98,15 +98,15 @@ static int stack_prepare(struct image_store *s, const char *name, struct image_e
 }
 
 int image_stack_import_fd(struct image_store *s, const char *name, int fd,
-			  const struct image_import_opts *o, struct image_stack_info *ret_info,
-			  struct image_error *err)
+                          const struct image_import_opts *o, struct image_stack_info *ret_info,
+                          struct image_error *err)
 {
 	_cleanup_close_ int namefd = -1, sfd = -1;
 	char staging[64];
 	int r = stack_prepare(s, name, err, &namefd, staging, sizeof(staging), &sfd);
 	if (r < 0)
 		return r;
-	struct extract_policy pol = { .stack = true, .limits = o->limits };
+	struct extract_policy pol = {.stack = true, .limits = o->limits};
 	/* Root filesystems compress far better than apps (sparse images, zeroed files). */
 	pol.limits.max_ratio = 0;
 	_cleanup_(input_freep) struct input *in = NULL;
@@ -128,7 +128,7 @@ int image_stack_import_fd(struct image_store *s, const char *name, int fd,
 		archive_read_support_filter_bzip2(a);
 		r = image_extract_archive(a, in, x, err);
 	}
-	struct image_stack_info info = { 0 };
+	struct image_stack_info info = {0};
 	if (r == 0) {
 		snprintf(info.name, sizeof(info.name), "%s", name);
 		input_digest(in, info.digest);
@@ -148,8 +148,8 @@ int image_stack_import_fd(struct image_store *s, const char *name, int fd,
 }
 
 int image_stack_import_dir(struct image_store *s, const char *name, const char *dir,
-			   const struct image_import_opts *o, struct image_stack_info *ret_info,
-			   struct image_error *err)
+                           const struct image_import_opts *o, struct image_stack_info *ret_info,
+                           struct image_error *err)
 {
 	char src[PATH_MAX];
 	if (!dir || snprintf(src, sizeof(src), "%s", dir) >= (int)sizeof(src))
@@ -168,8 +168,7 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 	if (r < 0)
 		return r;
 	struct extract_policy pol = {
-		.stack = true, .limits = o->limits, .strip = src, .tree_digest = true
-	};
+	        .stack = true, .limits = o->limits, .strip = src, .tree_digest = true};
 	_cleanup_(extractor_freep) struct extractor *x = NULL;
 	locale_t old;
 	locale_t loc = image_utf8_locale_push(&old);
@@ -177,10 +176,9 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 	r = a ? extractor_new(sfd, &pol, err, &x) : -ENOMEM;
 	if (r == 0) {
 		archive_read_disk_set_symlink_physical(a);
-		archive_read_disk_set_behavior(a, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
-							  ARCHIVE_READDISK_NO_XATTR |
-							  ARCHIVE_READDISK_NO_ACL |
-							  ARCHIVE_READDISK_NO_FFLAGS);
+		archive_read_disk_set_behavior(
+		        a, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
+		                   ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
 		if (archive_read_disk_open(a, src) != ARCHIVE_OK) {
 			image_errorf(err, "read \"%s\": %s", src, archive_error_string(a));
 			r = -EIO;
@@ -205,7 +203,7 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 			archive_read_disk_descend(a);
 	}
 	image_utf8_locale_pop(loc, old);
-	struct image_stack_info info = { 0 };
+	struct image_stack_info info = {0};
 	if (r == 0)
 		r = extractor_finish(x);
 	if (r == 0)
@@ -264,7 +262,7 @@ int image_stack_path(struct image_store *s, const char *name, char **ret)
 static int cmp_stack(const void *a, const void *b)
 {
 	return strcmp(((const struct image_stack_info *)a)->name,
-		      ((const struct image_stack_info *)b)->name);
+	              ((const struct image_stack_info *)b)->name);
 }
 
 int image_stack_list(struct image_store *s, struct image_stack_info **ret, size_t *ret_n)
@@ -300,7 +298,7 @@ int image_stack_list(struct image_store *s, struct image_stack_info **ret, size_
 				return -ENOMEM;
 			}
 			v = nv;
-			v[n] = (struct image_stack_info){ 0 };
+			v[n] = (struct image_stack_info){0};
 			size_t nl = strlen(de->d_name); /* <= 128: a valid stack name */
 			memcpy(v[n].name, de->d_name, nl + 1);
 			memcpy(v[n].digest, digest, sizeof(digest));

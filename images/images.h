@@ -76,7 +76,8 @@ struct image_import_opts {
 	enum image_layout layout;
 	const char *checksum; /* "SHA256:<hex>" (or bare hex) the input must hash to; NULL: any */
 	bool no_sync;         /* skip syncfs before publishing (tests, fuzzing) */
-	/* Called after each chunk read: bytes read so far, and the input size when known (else 0). */
+	/* Called after each chunk read: bytes read so far, and the input size when known (else 0).
+	 */
 	void (*progress)(uint64_t done, uint64_t total, void *userdata);
 	void *userdata;
 };
@@ -97,12 +98,12 @@ struct image_slug_info {
  * passed; on any failure the store is left exactly as it was and err says why. Importing a
  * digest that is already stored is a no-op (info->existed). */
 int image_slug_import_fd(struct image_store *s, int fd, const struct image_import_opts *o,
-			 struct image_slug_info *ret_info, struct image_error *err);
+                         struct image_slug_info *ret_info, struct image_error *err);
 
 /* Validate and extract a slug from fd into the empty directory dirfd (no hashing of a store,
  * no publishing): the engine behind import, exposed for fuzzing. */
 int image_slug_extract_fd(int dirfd, int fd, const struct image_import_opts *o,
-			  struct image_slug_info *ret_info, struct image_error *err);
+                          struct image_slug_info *ret_info, struct image_error *err);
 
 /* Parse "SHA256:<hex>", "sha256:<hex>" or "<hex>" into 64 lowercase hex digits + NUL. */
 int image_digest_parse(const char *s, char ret[IMAGE_DIGEST_HEX_LEN + 1]);
@@ -116,7 +117,7 @@ int image_slug_list(struct image_store *s, struct image_slug_info **ret, size_t 
  * not created its release yet survives), and staging directories left by crashed imports
  * older than an hour. The number of slugs removed goes to *ret_removed. */
 int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age,
-		  unsigned *ret_removed);
+                  unsigned *ret_removed);
 
 /* ---- stacks ------------------------------------------------------------------------ */
 
@@ -124,7 +125,8 @@ struct image_stack_info {
 	char name[129];
 	char digest[IMAGE_DIGEST_HEX_LEN + 1];
 	uint64_t entries;
-	uint64_t skipped; /* device nodes, FIFOs and sockets left out (the launcher supplies /dev) */
+	uint64_t
+	        skipped; /* device nodes, FIFOs and sockets left out (the launcher supplies /dev) */
 	bool existed;
 };
 
@@ -135,11 +137,11 @@ bool image_stack_name_valid(const char *name);
  * stacks/<name>/current at it. Absolute symlinks are allowed inside a stack (they resolve
  * inside the dyno's root), other rules as for slugs. */
 int image_stack_import_fd(struct image_store *s, const char *name, int fd,
-			  const struct image_import_opts *o, struct image_stack_info *ret_info,
-			  struct image_error *err);
+                          const struct image_import_opts *o, struct image_stack_info *ret_info,
+                          struct image_error *err);
 int image_stack_import_dir(struct image_store *s, const char *name, const char *dir,
-			   const struct image_import_opts *o, struct image_stack_info *ret_info,
-			   struct image_error *err);
+                           const struct image_import_opts *o, struct image_stack_info *ret_info,
+                           struct image_error *err);
 /* The directory to hand the launcher as --stack (malloc'd): "host" for the built-in stack. */
 int image_stack_path(struct image_store *s, const char *name, char **ret);
 /* Imported stacks (current digest each), sorted by name, plus "host" first. */
@@ -160,7 +162,7 @@ struct image_procfile {
 /* Parse `type: command` lines; blank lines and `#` comments are skipped, CRLF is accepted.
  * Refuses bad types, empty commands, duplicates and NUL bytes with line and column in err. */
 int image_procfile_parse(const char *buf, size_t len, struct image_procfile **ret,
-			 struct image_error *err);
+                         struct image_error *err);
 struct image_procfile *image_procfile_free(struct image_procfile *p);
 /* The command of type name, or NULL. */
 const char *image_procfile_command(const struct image_procfile *p, const char *name);
@@ -194,16 +196,16 @@ struct image_releases *image_releases_free(struct image_releases *r);
 /* Add the next version of r->app with r's slug, stack, config, types and description
  * (r->version and r->created are ignored). Returns the new version in *ret_version. */
 int image_release_create(struct image_releases *db, const struct image_release *r,
-			 unsigned *ret_version);
+                         unsigned *ret_version);
 /* Version `version` of app, or its latest when version is 0. -ENOENT when absent. */
 int image_release_get(struct image_releases *db, const char *app, unsigned version,
-		      struct image_release **ret);
+                      struct image_release **ret);
 /* All releases of app, oldest first. Free each with image_release_free and the array. */
 int image_release_list(struct image_releases *db, const char *app, struct image_release ***ret,
-		       size_t *ret_n);
+                       size_t *ret_n);
 /* A new release with the slug, stack, config and types of version `version`. */
 int image_release_rollback(struct image_releases *db, const char *app, unsigned version,
-			   unsigned *ret_version);
+                           unsigned *ret_version);
 /* Every slug digest some release references (NULL-terminated strv). */
 int image_releases_slugs(struct image_releases *db, char ***ret);
 struct image_release *image_release_free(struct image_release *r);

@@ -16,12 +16,14 @@ enum {
 };
 
 #define CLI_IMAGES_LIMIT_OPTIONS                                                                   \
-	{ "max-compressed", required_argument, NULL, CLI_OPT_MAX_COMPRESSED },                     \
-		{ "max-uncompressed", required_argument, NULL, CLI_OPT_MAX_UNCOMPRESSED },         \
-		{ "max-entries", required_argument, NULL, CLI_OPT_MAX_ENTRIES },                   \
-		{ "max-path", required_argument, NULL, CLI_OPT_MAX_PATH },                         \
-		{ "max-depth", required_argument, NULL, CLI_OPT_MAX_DEPTH },                       \
-		{ "max-ratio", required_argument, NULL, CLI_OPT_MAX_RATIO }
+	{"max-compressed", required_argument, NULL, CLI_OPT_MAX_COMPRESSED},                       \
+	        {"max-uncompressed", required_argument, NULL, CLI_OPT_MAX_UNCOMPRESSED},           \
+	        {"max-entries", required_argument, NULL, CLI_OPT_MAX_ENTRIES},                     \
+	        {"max-path", required_argument, NULL, CLI_OPT_MAX_PATH},                           \
+	        {"max-depth", required_argument, NULL, CLI_OPT_MAX_DEPTH},                         \
+	{                                                                                          \
+		"max-ratio", required_argument, NULL, CLI_OPT_MAX_RATIO                            \
+	}
 
 /* The entry points (also declared in runtime/cli.h for the dispatch table). */
 int cli_slug(int argc, char **argv);

@@ -23,16 +23,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_release *, image_release_free)
 static void release_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dyno release create APP --slug DIGEST [--stack NAME] [--procfile FILE]\n"
-		"                           [--env KEY=VALUE]... [--description TEXT]\n"
-		"       (the slug and stack must be in the images store; process types come from\n"
-		"       the slug's own Procfile unless --procfile names another)\n"
-		"       dyno release ls APP\n"
-		"       dyno release show APP [vN]\n"
-		"       dyno release rollback APP vN\n"
-		"common: --state DIR   where state.db lives (default %s)\n"
-		"        --root DIR    the images root (default %s)\n",
-		DYNOHOST_STATEDIR, DYNOHOST_STATEDIR);
+	        "usage: dyno release create APP --slug DIGEST [--stack NAME] [--procfile FILE]\n"
+	        "                           [--env KEY=VALUE]... [--description TEXT]\n"
+	        "       (the slug and stack must be in the images store; process types come from\n"
+	        "       the slug's own Procfile unless --procfile names another)\n"
+	        "       dyno release ls APP\n"
+	        "       dyno release show APP [vN]\n"
+	        "       dyno release rollback APP vN\n"
+	        "common: --state DIR   where state.db lives (default %s)\n"
+	        "        --root DIR    the images root (default %s)\n",
+	        DYNOHOST_STATEDIR, DYNOHOST_STATEDIR);
 }
 
 static int open_db(const char *state, struct image_releases **ret)
@@ -94,9 +94,9 @@ static int release_create(const char *state, const char *app, struct create_args
 		return 2;
 	}
 	struct image_release rel = {
-		.app = (char *)app,
-		.stack = (char *)(a->stack ? a->stack : IMAGE_STACK_HOST),
-		.description = (char *)(a->description ? a->description : "Deploy"),
+	        .app = (char *)app,
+	        .stack = (char *)(a->stack ? a->stack : IMAGE_STACK_HOST),
+	        .description = (char *)(a->description ? a->description : "Deploy"),
 	};
 	if (image_digest_parse(a->slug, rel.slug) < 0) {
 		log_error("\"%s\" is not a slug digest", a->slug);
@@ -110,13 +110,13 @@ static int release_create(const char *state, const char *app, struct create_args
 	int r = image_slug_path(s, rel.slug, &slug_dir);
 	if (r < 0) {
 		log_error_errno(r, "slug SHA256:%s is not in the store at \"%s\": %m", rel.slug,
-				a->root);
+		                a->root);
 		return 1;
 	}
 	r = image_stack_path(s, rel.stack, &stack_dir);
 	if (r < 0) {
 		log_error_errno(r, "stack \"%s\" is not in the store at \"%s\": %m", rel.stack,
-				a->root);
+		                a->root);
 		return 1;
 	}
 	_cleanup_free_ char *slug_procfile = NULL;
@@ -155,7 +155,7 @@ static int release_create(const char *state, const char *app, struct create_args
 			return 2;
 		}
 		*eq = '\0';
-		cfg[i] = (struct image_config_var){ a->env[i], eq + 1 };
+		cfg[i] = (struct image_config_var){a->env[i], eq + 1};
 	}
 	rel.config = cfg;
 	rel.n_config = a->n_env;
@@ -180,35 +180,53 @@ int cli_release(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	const char *state = DYNOHOST_STATEDIR;
-	struct create_args ca = { .root = DYNOHOST_STATEDIR };
+	struct create_args ca = {.root = DYNOHOST_STATEDIR};
 	_cleanup_free_ char **env = calloc((size_t)argc + 1, sizeof(char *));
 	if (!env)
 		return 1;
 	ca.env = env;
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "slug", required_argument, NULL, 'S' },
-		{ "stack", required_argument, NULL, 'k' },
-		{ "procfile", required_argument, NULL, 'p' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "description", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	        {"state", required_argument, NULL, 's'},
+	        {"root", required_argument, NULL, 'r'},
+	        {"slug", required_argument, NULL, 'S'},
+	        {"stack", required_argument, NULL, 'k'},
+	        {"procfile", required_argument, NULL, 'p'},
+	        {"env", required_argument, NULL, 'e'},
+	        {"description", required_argument, NULL, 'd'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	optind = 0;
 	int c;
 	while ((c = getopt_long(argc - 1, argv + 1, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state = optarg; break;
-		case 'r': ca.root = optarg; break;
-		case 'S': ca.slug = optarg; break;
-		case 'k': ca.stack = optarg; break;
-		case 'p': ca.procfile = optarg; break;
-		case 'e': env[ca.n_env++] = optarg; break;
-		case 'd': ca.description = optarg; break;
-		case 'h': release_usage(stdout); return 0;
-		default: release_usage(stderr); return 2;
+		case 's':
+			state = optarg;
+			break;
+		case 'r':
+			ca.root = optarg;
+			break;
+		case 'S':
+			ca.slug = optarg;
+			break;
+		case 'k':
+			ca.stack = optarg;
+			break;
+		case 'p':
+			ca.procfile = optarg;
+			break;
+		case 'e':
+			env[ca.n_env++] = optarg;
+			break;
+		case 'd':
+			ca.description = optarg;
+			break;
+		case 'h':
+			release_usage(stdout);
+			return 0;
+		default:
+			release_usage(stderr);
+			return 2;
 		}
 	}
 	char **args = argv + 1 + optind;
@@ -216,8 +234,8 @@ int cli_release(int argc, char **argv)
 	if (strcmp(cmd, "create") == 0 && nargs == 1)
 		return release_create(state, args[0], &ca);
 	_cleanup_(image_releases_freep) struct image_releases *db = NULL;
-	if ((strcmp(cmd, "ls") == 0 && nargs == 1) || (strcmp(cmd, "show") == 0 && nargs >= 1 &&
-						       nargs <= 2) ||
+	if ((strcmp(cmd, "ls") == 0 && nargs == 1) ||
+	    (strcmp(cmd, "show") == 0 && nargs >= 1 && nargs <= 2) ||
 	    (strcmp(cmd, "rollback") == 0 && nargs == 2)) {
 		if (open_db(state, &db) < 0)
 			return 1;
@@ -249,8 +267,8 @@ int cli_release(int argc, char **argv)
 		_cleanup_(image_release_freep) struct image_release *r = NULL;
 		int e = image_release_get(db, args[0], v, &r);
 		if (e < 0) {
-			log_error_errno(e, "release %s of \"%s\": %m", nargs == 2 ? args[1] : "latest",
-					args[0]);
+			log_error_errno(e, "release %s of \"%s\": %m",
+			                nargs == 2 ? args[1] : "latest", args[0]);
 			return 1;
 		}
 		print_release(r, true);

@@ -29,11 +29,25 @@ int cli_images_parse_size(const char *s, uint64_t *ret)
 		return -EINVAL;
 	uint64_t mul = 1;
 	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': mul = 1ull << 10; end++; break;
-	case 'm': case 'M': mul = 1ull << 20; end++; break;
-	case 'g': case 'G': mul = 1ull << 30; end++; break;
-	default: return -EINVAL;
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		end++;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (*end || (v && mul > UINT64_MAX / v))
 		return -EINVAL;
@@ -50,12 +64,24 @@ int cli_images_limit_opt(int c, const char *arg, struct image_import_opts *o)
 	if (cli_images_parse_size(arg, &v) < 0)
 		return log_error_errno(EINVAL, "bad limit \"%s\"", arg);
 	switch (c) {
-	case CLI_OPT_MAX_COMPRESSED: o->limits.max_compressed = v; break;
-	case CLI_OPT_MAX_UNCOMPRESSED: o->limits.max_uncompressed = v; break;
-	case CLI_OPT_MAX_ENTRIES: o->limits.max_entries = v; break;
-	case CLI_OPT_MAX_PATH: o->limits.max_path = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v); break;
-	case CLI_OPT_MAX_DEPTH: o->limits.max_depth = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v); break;
-	case CLI_OPT_MAX_RATIO: o->limits.max_ratio = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v); break;
+	case CLI_OPT_MAX_COMPRESSED:
+		o->limits.max_compressed = v;
+		break;
+	case CLI_OPT_MAX_UNCOMPRESSED:
+		o->limits.max_uncompressed = v;
+		break;
+	case CLI_OPT_MAX_ENTRIES:
+		o->limits.max_entries = v;
+		break;
+	case CLI_OPT_MAX_PATH:
+		o->limits.max_path = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+		break;
+	case CLI_OPT_MAX_DEPTH:
+		o->limits.max_depth = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+		break;
+	case CLI_OPT_MAX_RATIO:
+		o->limits.max_ratio = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+		break;
 	}
 	return 1;
 }
@@ -90,17 +116,21 @@ int cli_images_open_store(const char *root, bool create, struct image_store **re
 static void slug_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dyno slug import FILE|- [--checksum SHA256:HEX] [--layout heroku|root]\n"
-		"                          [--max-compressed N] [--max-uncompressed N] [--max-entries N]\n"
-		"                          [--max-path N] [--max-depth N] [--max-ratio N] [--no-sync]\n"
-		"       dyno slug ls\n"
-		"       dyno slug path DIGEST\n"
-		"       dyno slug gc [--state DIR] [--min-age SECONDS]   (default 3600)\n"
-		"common: --root DIR   the images root (default %s)\n"
-		"A slug is a gzipped tar with the app under ./app/ (Heroku's format); --layout root takes a\n"
-		"tar of the app directory itself. Import prints the digest; `path` the directory to pass\n"
-		"as `dyno exec --slug`.\n",
-		DYNOHOST_STATEDIR);
+	        "usage: dyno slug import FILE|- [--checksum SHA256:HEX] [--layout heroku|root]\n"
+	        "                          [--max-compressed N] [--max-uncompressed N] "
+	        "[--max-entries N]\n"
+	        "                          [--max-path N] [--max-depth N] [--max-ratio N] "
+	        "[--no-sync]\n"
+	        "       dyno slug ls\n"
+	        "       dyno slug path DIGEST\n"
+	        "       dyno slug gc [--state DIR] [--min-age SECONDS]   (default 3600)\n"
+	        "common: --root DIR   the images root (default %s)\n"
+	        "A slug is a gzipped tar with the app under ./app/ (Heroku's format); --layout "
+	        "root takes a\n"
+	        "tar of the app directory itself. Import prints the digest; `path` the directory "
+	        "to pass\n"
+	        "as `dyno exec --slug`.\n",
+	        DYNOHOST_STATEDIR);
 }
 
 static int slug_import(const char *root, const char *file, struct image_import_opts *o)
@@ -118,13 +148,13 @@ static int slug_import(const char *root, const char *file, struct image_import_o
 		log_error_errno(errno, "open \"%s\": %m", file);
 		return 1;
 	}
-	struct progress pr = { .last = -1 };
+	struct progress pr = {.last = -1};
 	if (isatty(STDERR_FILENO)) {
 		o->progress = progress_cb;
 		o->userdata = &pr;
 	}
 	struct image_slug_info info;
-	struct image_error err = { 0 };
+	struct image_error err = {0};
 	r = image_slug_import_fd(s, fd, o, &info, &err);
 	if (o->progress)
 		fputc('\n', stderr);
@@ -138,9 +168,9 @@ static int slug_import(const char *root, const char *file, struct image_import_o
 	if (info.existed)
 		log_info("slug SHA256:%s is already stored", info.digest);
 	else
-		log_info("imported SHA256:%s: %" PRIu64 " entries, %" PRIu64 " bytes%s", info.digest,
-			 info.entries, info.uncompressed_bytes,
-			 info.stripped ? " (setuid/setgid/sticky bits stripped)" : "");
+		log_info("imported SHA256:%s: %" PRIu64 " entries, %" PRIu64 " bytes%s",
+		         info.digest, info.entries, info.uncompressed_bytes,
+		         info.stripped ? " (setuid/setgid/sticky bits stripped)" : "");
 	printf("%s\n", info.digest);
 	return 0;
 }
@@ -238,15 +268,15 @@ int cli_slug(int argc, char **argv)
 	struct image_import_opts o;
 	image_import_opts_default(&o);
 	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "state", required_argument, NULL, 's' },
-		{ "checksum", required_argument, NULL, 'c' },
-		{ "layout", required_argument, NULL, 'l' },
-		{ "no-sync", no_argument, NULL, 'n' },
-		{ "min-age", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_IMAGES_LIMIT_OPTIONS,
-		{ 0 },
+	        {"root", required_argument, NULL, 'r'},
+	        {"state", required_argument, NULL, 's'},
+	        {"checksum", required_argument, NULL, 'c'},
+	        {"layout", required_argument, NULL, 'l'},
+	        {"no-sync", no_argument, NULL, 'n'},
+	        {"min-age", required_argument, NULL, 'm'},
+	        {"help", no_argument, NULL, 'h'},
+	        CLI_IMAGES_LIMIT_OPTIONS,
+	        {0},
 	};
 	optind = 0;
 	int c;
@@ -257,10 +287,18 @@ int cli_slug(int argc, char **argv)
 		if (r > 0)
 			continue;
 		switch (c) {
-		case 'r': root = optarg; break;
-		case 's': state = optarg; break;
-		case 'c': o.checksum = optarg; break;
-		case 'n': o.no_sync = true; break;
+		case 'r':
+			root = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'c':
+			o.checksum = optarg;
+			break;
+		case 'n':
+			o.no_sync = true;
+			break;
 		case 'm':
 			if (cli_images_parse_size(optarg, &min_age) < 0 || min_age > UINT32_MAX) {
 				log_error("--min-age wants seconds, not \"%s\"", optarg);
@@ -277,8 +315,12 @@ int cli_slug(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h': slug_usage(stdout); return 0;
-		default: slug_usage(stderr); return 2;
+		case 'h':
+			slug_usage(stdout);
+			return 0;
+		default:
+			slug_usage(stderr);
+			return 2;
 		}
 	}
 	char **args = argv + 1 + optind;

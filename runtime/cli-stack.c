@@ -19,17 +19,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_store *, image_store_free)
 static void stack_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dyno stack import NAME FILE|DIR [--no-sync] [--max-... N]\n"
-		"       dyno stack ls\n"
-		"       dyno stack path NAME\n"
-		"common: --root DIR   the images root (default %s)\n"
-		"FILE is a root filesystem tarball (gzip, xz, zstd, bzip2 or plain); DIR is copied.\n"
-		"\"host\" is the built-in stack (the host's own userland, read-only).\n",
-		DYNOHOST_STATEDIR);
+	        "usage: dyno stack import NAME FILE|DIR [--no-sync] [--max-... N]\n"
+	        "       dyno stack ls\n"
+	        "       dyno stack path NAME\n"
+	        "common: --root DIR   the images root (default %s)\n"
+	        "FILE is a root filesystem tarball (gzip, xz, zstd, bzip2 or plain); DIR is "
+	        "copied.\n"
+	        "\"host\" is the built-in stack (the host's own userland, read-only).\n",
+	        DYNOHOST_STATEDIR);
 }
 
 static int stack_import(const char *root, const char *name, const char *src,
-			struct image_import_opts *o)
+                        struct image_import_opts *o)
 {
 	_cleanup_(image_store_freep) struct image_store *s = NULL;
 	if (cli_images_open_store(root, true, &s) < 0)
@@ -40,7 +41,7 @@ static int stack_import(const char *root, const char *name, const char *src,
 		return 1;
 	}
 	struct image_stack_info info;
-	struct image_error err = { 0 };
+	struct image_error err = {0};
 	int r;
 	if (S_ISDIR(st.st_mode))
 		r = image_stack_import_dir(s, name, src, o, &info, &err);
@@ -60,7 +61,7 @@ static int stack_import(const char *root, const char *name, const char *src,
 		return 1;
 	}
 	log_info("stack %s is now %s (%" PRIu64 " entries%s)", name, info.digest, info.entries,
-		 info.skipped ? ", device nodes/FIFOs/sockets left out" : "");
+	         info.skipped ? ", device nodes/FIFOs/sockets left out" : "");
 	printf("%s\n", info.digest);
 	return 0;
 }
@@ -114,11 +115,11 @@ int cli_stack(int argc, char **argv)
 	struct image_import_opts o;
 	image_import_opts_default(&o);
 	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "no-sync", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_IMAGES_LIMIT_OPTIONS,
-		{ 0 },
+	        {"root", required_argument, NULL, 'r'},
+	        {"no-sync", no_argument, NULL, 'n'},
+	        {"help", no_argument, NULL, 'h'},
+	        CLI_IMAGES_LIMIT_OPTIONS,
+	        {0},
 	};
 	optind = 0;
 	int c;
@@ -129,10 +130,18 @@ int cli_stack(int argc, char **argv)
 		if (r > 0)
 			continue;
 		switch (c) {
-		case 'r': root = optarg; break;
-		case 'n': o.no_sync = true; break;
-		case 'h': stack_usage(stdout); return 0;
-		default: stack_usage(stderr); return 2;
+		case 'r':
+			root = optarg;
+			break;
+		case 'n':
+			o.no_sync = true;
+			break;
+		case 'h':
+			stack_usage(stdout);
+			return 0;
+		default:
+			stack_usage(stderr);
+			return 2;
 		}
 	}
 	char **args = argv + 1 + optind;

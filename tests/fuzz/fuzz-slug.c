@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.limits.max_entries = 4096;
 	/* Both layouts: the first input byte picks one, so the corpus reaches both. */
 	o.layout = size > 0 && (data[size - 1] & 1) ? IMAGE_LAYOUT_ROOT : IMAGE_LAYOUT_HEROKU;
-	struct image_error err = { 0 };
+	struct image_error err = {0};
 	struct image_slug_info info;
 	int r = image_slug_extract_fd(sfd, fd, &o, &info, &err);
 	/* A refusal always says why; a success always has a digest. */

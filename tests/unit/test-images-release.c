@@ -27,11 +27,16 @@ int main(void)
 	if (!db)
 		tap_bail("cannot continue");
 
-	struct image_config_var cfg[] = { { "RACK_ENV", "production" }, { "A_KEY", "x=y z" } };
-	struct image_process_type types[] = { { "web", "ruby app.rb" }, { "worker", "rake jobs" } };
+	struct image_config_var cfg[] = {{"RACK_ENV", "production"}, {"A_KEY", "x=y z"}};
+	struct image_process_type types[] = {{"web", "ruby app.rb"}, {"worker", "rake jobs"}};
 	struct image_release r = {
-		.app = "demo", .stack = "host", .config = cfg, .n_config = 2, .types = types,
-		.n_types = 2, .description = "Deploy 1",
+	        .app = "demo",
+	        .stack = "host",
+	        .config = cfg,
+	        .n_config = 2,
+	        .types = types,
+	        .n_types = 2,
+	        .description = "Deploy 1",
 	};
 	unsigned v = 0;
 	/* Records hold the bare hex digest. */
@@ -66,7 +71,8 @@ int main(void)
 	is_int(v, 3, "the rollback is a new release, v3");
 	is_int(image_release_get(db, "demo", 3, &got), 0, "get v3");
 	if (got) {
-		is_str(got->slug, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		is_str(got->slug,
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		       "v3 has v1's slug");
 		is_int(got->n_config, 2, "and v1's config");
 		is_str(got->description, "Rollback to v1", "described as a rollback");
@@ -100,12 +106,12 @@ int main(void)
 	bad = r;
 	bad.stack = "../etc";
 	is_int(image_release_create(db, &bad, &v), -EINVAL, "an invalid stack name is refused");
-	struct image_config_var badcfg[] = { { "1X", "y" } };
+	struct image_config_var badcfg[] = {{"1X", "y"}};
 	bad = r;
 	bad.config = badcfg;
 	bad.n_config = 1;
 	is_int(image_release_create(db, &bad, &v), -EINVAL, "an invalid config key is refused");
-	struct image_process_type duptypes[] = { { "web", "a" }, { "web", "b" } };
+	struct image_process_type duptypes[] = {{"web", "a"}, {"web", "b"}};
 	bad = r;
 	bad.types = duptypes;
 	bad.n_types = 2;
@@ -115,7 +121,8 @@ int main(void)
 	/* Immutable for every writer of the database, and persistent across opens. */
 	sqlite3 *raw = NULL;
 	ok(sqlite3_open(db_path, &raw) == SQLITE_OK, "open the database directly");
-	ok(sqlite3_exec(raw, "UPDATE images_releases SET slug = 'x'", NULL, NULL, NULL) != SQLITE_OK,
+	ok(sqlite3_exec(raw, "UPDATE images_releases SET slug = 'x'", NULL, NULL, NULL) !=
+	           SQLITE_OK,
 	   "an UPDATE of a release is refused by the database");
 	ok(sqlite3_exec(raw, "DELETE FROM images_release_config", NULL, NULL, NULL) != SQLITE_OK,
 	   "a DELETE of release config is refused by the database");

@@ -81,8 +81,8 @@ static int count_staging(const char *root)
 	return n;
 }
 
-static int import(struct image_store *s, const struct ent *e, size_t n, struct image_slug_info *info,
-		  struct image_error *err)
+static int import(struct image_store *s, const struct ent *e, size_t n,
+                  struct image_slug_info *info, struct image_error *err)
 {
 	int fd = make_slug(e, n);
 	struct image_import_opts o;
@@ -96,15 +96,21 @@ static int import(struct image_store *s, const struct ent *e, size_t n, struct i
 int main(void)
 {
 	char hex[IMAGE_DIGEST_HEX_LEN + 1];
-	is_int(image_digest_parse("SHA256:" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", hex),
+	is_int(image_digest_parse(
+	               "SHA256:"
+	               "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+	               hex),
 	       0, "SHA256: with mixed case parses");
-	is_str(hex, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "to lower-case hex");
+	is_str(hex, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	       "to lower-case hex");
 	is_int(image_digest_parse("sha256:0123", hex), -EINVAL, "a short digest is refused");
-	is_int(image_digest_parse("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg", hex),
+	is_int(image_digest_parse(
+	               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg", hex),
 	       -EINVAL, "a non-hex digit is refused");
 	struct image_limits l;
 	image_limits_default(&l);
-	ok(l.max_compressed == (1ull << 30) && l.max_ratio == 200, "default limits: 1 GiB compressed (Heroku's)");
+	ok(l.max_compressed == (1ull << 30) && l.max_ratio == 200,
+	   "default limits: 1 GiB compressed (Heroku's)");
 
 	char root[] = "/tmp/dyno-test-store.XXXXXX";
 	if (!mkdtemp(root))
@@ -115,12 +121,12 @@ int main(void)
 		tap_bail("no store");
 
 	const struct ent app[] = {
-		{ "./app/", AE_IFDIR, NULL, NULL },
-		{ "./app/Procfile", AE_IFREG, "web: ruby app.rb\n", NULL },
-		{ "./app/lib/", AE_IFDIR, NULL, NULL },
-		{ "./app/lib/a.rb", AE_IFREG, "puts 1\n", NULL },
-		{ "./app/lib/b.rb", 0, NULL, "./app/lib/a.rb" },
-		{ "./app/current", AE_IFLNK, "lib/a.rb", NULL },
+	        {"./app/", AE_IFDIR, NULL, NULL},
+	        {"./app/Procfile", AE_IFREG, "web: ruby app.rb\n", NULL},
+	        {"./app/lib/", AE_IFDIR, NULL, NULL},
+	        {"./app/lib/a.rb", AE_IFREG, "puts 1\n", NULL},
+	        {"./app/lib/b.rb", 0, NULL, "./app/lib/a.rb"},
+	        {"./app/current", AE_IFLNK, "lib/a.rb", NULL},
 	};
 	struct image_slug_info info;
 	struct image_error err;
@@ -135,7 +141,8 @@ int main(void)
 	char pa[700], pb[700];
 	snprintf(pa, sizeof(pa), "%s/lib/a.rb", path);
 	snprintf(pb, sizeof(pb), "%s/lib/b.rb", path);
-	ok(stat(pa, &a) == 0 && stat(pb, &b) == 0 && a.st_ino == b.st_ino, "the hardlink is a hardlink");
+	ok(stat(pa, &a) == 0 && stat(pb, &b) == 0 && a.st_ino == b.st_ino,
+	   "the hardlink is a hardlink");
 	free(path);
 	char first[IMAGE_DIGEST_HEX_LEN + 1];
 	memcpy(first, info.digest, sizeof(first));
@@ -143,17 +150,18 @@ int main(void)
 	is_int(import(s, app, ELEMENTSOF(app), &info, &err), 0, "import it again");
 	ok(info.existed && strcmp(info.digest, first) == 0, "a no-op: already stored");
 
-	const struct ent other[] = { { "./app/x.rb", AE_IFREG, "x\n", NULL } };
+	const struct ent other[] = {{"./app/x.rb", AE_IFREG, "x\n", NULL}};
 	is_int(import(s, other, 1, &info, &err), 0, "import a second slug");
 
 	const struct ent evil[] = {
-		{ "./app/ok.rb", AE_IFREG, "ok\n", NULL },
-		{ "./app/l", AE_IFLNK, "../../../etc", NULL },
+	        {"./app/ok.rb", AE_IFREG, "ok\n", NULL},
+	        {"./app/l", AE_IFLNK, "../../../etc", NULL},
 	};
-	is_int(import(s, evil, ELEMENTSOF(evil), &info, &err), -EPERM, "an escaping symlink is refused");
+	is_int(import(s, evil, ELEMENTSOF(evil), &info, &err), -EPERM,
+	       "an escaping symlink is refused");
 	ok(strstr(err.msg, "entry \"./app/l\"") && strstr(err.msg, "escapes the slug root"),
 	   "the message names the entry and the rule: %s", err.msg);
-	const struct ent fifo[] = { { "./app/p", AE_IFIFO, "", NULL } };
+	const struct ent fifo[] = {{"./app/p", AE_IFIFO, "", NULL}};
 	is_int(import(s, fifo, 1, &info, &err), -EPERM, "a FIFO is refused");
 	is_int(count_staging(root), 0, "no staging directory is left behind");
 
@@ -163,7 +171,7 @@ int main(void)
 	is_int(n, 2, "two stored");
 	free(list);
 
-	char *keep[] = { first, NULL };
+	char *keep[] = {first, NULL};
 	unsigned removed = 0;
 	is_int(image_slug_gc(s, keep, 3600, &removed), 0, "gc with a grace period of an hour");
 	is_int(removed, 0, "removes nothing just imported");
@@ -173,7 +181,10 @@ int main(void)
 	ok(n == 1 && strcmp(list[0].digest, first) == 0, "the kept one remains");
 	free(list);
 	is_int(count_staging(root), 0, "gc left nothing behind");
-	is_int(image_slug_path(s, "SHA256:" "1111111111111111111111111111111111111111111111111111111111111111", &path),
+	is_int(image_slug_path(s,
+	                       "SHA256:"
+	                       "1111111111111111111111111111111111111111111111111111111111111111",
+	                       &path),
 	       -ENOENT, "an unknown digest has no path");
 
 	image_store_free(s);
