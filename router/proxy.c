@@ -816,7 +816,10 @@ static void retry_or_fail(struct client *c, enum router_code code, bool same_dyn
 	if (c->up)
 		upstream_close(c->up);
 	release_backend(c);
-	if (!c->replayable || c->attempts >= MAX_ATTEMPTS) {
+	/* A failed connect sent nothing: the request (and any body still unread) can go to another
+	 * dyno. After bytes went out, only a request we hold entirely can. */
+	bool connect_failed = code == ROUTER_H19 || code == ROUTER_H21;
+	if ((!connect_failed && !c->replayable) || c->attempts >= MAX_ATTEMPTS) {
 		respond_error(c, code, 503);
 		return;
 	}

@@ -733,6 +733,17 @@ def group_hcodes():
 
     sts = [get(port, "/", "retry.dynohost.test")[0] for _ in range(20)]
     is_(sts, [200] * 20, "a refused connect is retried on another dyno (20 of 20 succeed)")
+    sts = []
+    for _ in range(10):
+        c = Conn(port)
+        c.send(b"POST /echo HTTP/1.1\r\nHost: retry.dynohost.test\r\nContent-Length: 10\r\n\r\n01234")
+        time.sleep(0.02)  # the rest of the body comes later (the scenario, not a wait)
+        c.send(b"56789")
+        st, _, _, body = c.read_response()
+        sts.append((st, json.loads(body)["body"] if st == 200 else None))
+        c.close()
+    is_(sts, [(200, "0123456789")] * 10,
+        "a refused connect is retried even while the request body is still arriving")
 
     # H15: the dyno sends part of the body, then nothing.
     c = Conn(port)
