@@ -444,9 +444,10 @@ void *worker_main(void *arg)
 		}
 		struct io_uring_cqe *cqe;
 		if (next >= 0) {
-			struct __kernel_timespec ts = {.tv_sec = next / 1000,
-			                               .tv_nsec =
-			                                       (next % 1000) * 1000000 + 1000000};
+			/* One millisecond past the deadline, so the timer is due when we wake. */
+			int64_t ns = (next + 1) * 1000000;
+			struct __kernel_timespec ts = {.tv_sec = ns / 1000000000,
+			                               .tv_nsec = ns % 1000000000};
 			r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		} else
 			r = io_uring_submit_and_wait(&w->ring, 1);
