@@ -3,6 +3,7 @@
  * splitting a byte stream of newline-delimited tables. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,11 @@ int router_feed_init(struct router_feed *f)
 
 void router_feed_done(struct router_feed *f)
 {
+	while (f->loads) {
+		struct dyno_load *l = f->loads;
+		f->loads = l->next;
+		free(l);
+	}
 	f->table = router_table_unref(f->table);
 	pthread_mutex_destroy(&f->lock);
 }
@@ -38,6 +44,43 @@ void router_feed_publish(struct router_feed *f, struct router_table *t)
 	atomic_fetch_add_explicit(&f->generation, 1, memory_order_release);
 	pthread_mutex_unlock(&f->lock);
 	router_table_unref(old);
+}
+
+struct dyno_load *router_feed_load_get(struct router_feed *f, const char *key)
+{
+	pthread_mutex_lock(&f->lock);
+	struct dyno_load *l;
+	for (l = f->loads; l; l = l->next)
+		if (strcmp(l->key, key) == 0)
+			break;
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (l) {
+			snprintf(l->key, sizeof(l->key), "%s", key);
+			atomic_init(&l->outstanding, 0);
+			l->next = f->loads;
+			f->loads = l;
+		}
+	}
+	if (l)
+		l->refs++;
+	pthread_mutex_unlock(&f->lock);
+	return l;
+}
+
+void router_feed_load_put(struct router_feed *f, struct dyno_load *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (--l->refs == 0)
+		for (struct dyno_load **p = &f->loads; *p; p = &(*p)->next)
+			if (*p == l) {
+				*p = l->next;
+				free(l);
+				break;
+			}
+	pthread_mutex_unlock(&f->lock);
 }
 
 int router_load_file(const char *path, struct router_table **ret, struct router_error *err)

@@ -13,6 +13,11 @@ void router_feed_done(struct router_feed *f);
 /* Make t current (takes the caller's reference); workers adopt it at their next event. */
 void router_feed_publish(struct router_feed *f, struct router_table *t);
 
+/* The shared load counter of a dyno address ("addr:port"), created on first use; NULL when
+ * out of memory. Every get is matched by a put. Both lock the feed. */
+struct dyno_load *router_feed_load_get(struct router_feed *f, const char *key);
+void router_feed_load_put(struct router_feed *f, struct dyno_load *l);
+
 /* Read and parse a route file. 0, -errno from reading, or -EINVAL with err filled. */
 int router_load_file(const char *path, struct router_table **ret, struct router_error *err);
 

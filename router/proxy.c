@@ -305,6 +305,7 @@ static void release_backend(struct client *c)
 {
 	if (c->be) {
 		c->be->outstanding--;
+		atomic_fetch_sub_explicit(&c->be->load->outstanding, 1, memory_order_relaxed);
 		c->be = NULL;
 	}
 }
@@ -755,7 +756,7 @@ static void pick_and_send(struct client *c)
 		if (!b || tried(c, b))
 			continue;
 		cand[nc] = a->up[i];
-		loads[nc] = b->outstanding;
+		loads[nc] = atomic_load_explicit(&b->load->outstanding, memory_order_relaxed);
 		nc++;
 	}
 	if (nc == 0 || c->attempts >= MAX_ATTEMPTS) {
@@ -769,6 +770,7 @@ static void pick_and_send(struct client *c)
 	c->attempts++;
 	c->be = b;
 	b->outstanding++;
+	atomic_fetch_add_explicit(&b->load->outstanding, 1, memory_order_relaxed);
 
 	/* A pooled connection first (most recently used is warmest). */
 	while (b->idle) {

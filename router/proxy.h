@@ -34,12 +34,22 @@ struct router_config {
 	int log_socket; /* -1: none; else a connected AF_UNIX datagram socket */
 };
 
+/* Outstanding requests at one dyno address, shared by all workers so that two choices
+ * compare what the whole router sent, not what one thread did. */
+struct dyno_load {
+	struct dyno_load *next;
+	char key[64];
+	atomic_uint outstanding;
+	unsigned refs; /* backends of workers using it; under the feed lock */
+};
+
 /* The route table currently published; workers take a reference when generation moves. */
 struct router_feed {
 	pthread_mutex_t lock;
 	struct router_table *table;
 	atomic_uint_fast64_t generation;
 	atomic_bool stopping;
+	struct dyno_load *loads;
 };
 
 struct worker;
@@ -68,8 +78,9 @@ struct backend {
 	char key[64];
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	unsigned outstanding;
-	struct upstream *idle; /* LIFO of pooled connections */
+	unsigned outstanding;   /* this worker's requests at the dyno */
+	struct dyno_load *load; /* everyone's */
+	struct upstream *idle;  /* LIFO of pooled connections */
 	unsigned n_idle;
 	uint64_t seen_generation; /* last table that listed it */
 };
@@ -173,17 +184,17 @@ struct client {
 	bool upgrade;    /* the client asked for an Upgrade */
 	bool expect_continue;
 	enum http_method req_method;
-	bool replayable;   /* the whole request is still in out: can go to another dyno */
-	bool resp_started; /* bytes of the response reached the client socket */
-	bool resp_dechunk; /* HTTP/1.0 client, chunked response: send only the data */
+	bool replayable;             /* the whole request is still in out: can go to another dyno */
+	bool resp_started;           /* bytes of the response reached the client socket */
+	bool resp_dechunk;           /* HTTP/1.0 client, chunked response: send only the data */
 	uint64_t t_start, t_connect; /* us */
-	uint64_t bytes;                         /* response bytes sent to the client */
+	uint64_t bytes;              /* response bytes sent to the client */
 	struct framing req_body, resp_body;
 
 	bool rd_eof; /* tunnel: the client finished sending */
 	bool sent_continue;
 	bool tunnel_started;
-	bool recv_pending;   /* a receive is posted on the client socket */
+	bool recv_pending; /* a receive is posted on the client socket */
 	bool in_waiters;
 	struct client *all_next, *all_prev;
 

@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "router/loader.h"
 #include "router/proxy.h"
 
 #define RING_ENTRIES 4096
@@ -175,9 +176,9 @@ int worker_init(struct worker *w, unsigned id, const struct router_config *cfg,
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0)
-		w->listen_port = ntohs(ss.ss_family == AF_INET6
-					       ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					       : ((struct sockaddr_in *)&ss)->sin_port);
+		w->listen_port =
+		        ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                       : ((struct sockaddr_in *)&ss)->sin_port);
 	w->n_bufs = cfg->buffers;
 	w->buf_size = cfg->buffer_size;
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -251,6 +252,11 @@ struct backend *worker_backend_for(struct worker *w, const struct router_dyno *d
 	if (!b)
 		return NULL;
 	snprintf(b->key, sizeof(b->key), "%s", d->addr_text);
+	b->load = router_feed_load_get(w->feed, b->key);
+	if (!b->load) {
+		free(b);
+		return NULL;
+	}
 	memcpy(&b->addr, &d->addr, d->addr_len);
 	b->addr_len = d->addr_len;
 	b->hnext = w->bhash[h];
@@ -269,6 +275,7 @@ static void backends_sweep(struct worker *w)
 					upstream_close(b->idle); /* unlinks itself from the pool */
 				if (b->n_idle == 0) {
 					*pb = b->hnext;
+					router_feed_load_put(w->feed, b->load);
 					free(b);
 					continue;
 				}
@@ -483,6 +490,7 @@ void worker_destroy(struct worker *w)
 		while (w->bhash[i]) {
 			struct backend *b = w->bhash[i];
 			w->bhash[i] = b->hnext;
+			router_feed_load_put(w->feed, b->load);
 			free(b);
 		}
 	free(w->bhash);
