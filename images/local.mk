@@ -7,8 +7,11 @@ libimages_a_SOURCES = \
 libimages_a_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS)
 IMAGES_LIBS = libimages.a libcommon.a $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(ZLIB_LIBS)
 
-dyno_SOURCES += runtime/cli-slug.c runtime/cli-stack.c runtime/cli-release.c runtime/cli-images.h
-dyno_LDADD += $(IMAGES_LIBS)
+# The CLI verbs slug/stack/release: a helper program that `dyno` execs (runtime/cli.h says why).
+pkglibexec_PROGRAMS += dyno-images
+dyno_images_SOURCES = runtime/dyno-images.c runtime/cli.c runtime/cli.h \
+	runtime/cli-slug.c runtime/cli-stack.c runtime/cli-release.c runtime/cli-images.h
+dyno_images_LDADD = $(IMAGES_LIBS)
 
 # Tests.
 TESTS += tests/integration/images-hostile.sh

@@ -1,4 +1,5 @@
-/* `dyno`: the dynohost command line. This file only dispatches to the subcommand groups. */
+/* `dyno`: the dynohost command line. This file only dispatches to the subcommand groups;
+ * the images verbs are served by the dyno-images helper (see runtime/cli.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,18 +10,20 @@
 static int cli_help(int argc, char **argv);
 
 static const struct cli_verb verbs[] = {
-	{ "help", cli_help, "help                     this text" },
-	{ "slug", cli_slug, "slug import|ls|path|gc    the slug store (dyno slug help)" },
-	{ "stack", cli_stack, "stack import|ls|path      base root filesystems (dyno stack help)" },
-	{ "release", cli_release, "release create|ls|show|rollback APP   an app's releases" },
-	{ "exec", cli_exec, "exec --stack DIR|host [--slug DIR] [OPTIONS] -- CMD...  run CMD in a dyno" },
+	{ "help", cli_help, NULL, "help                     this text" },
+	{ "exec", cli_exec, NULL,
+	  "exec --stack DIR|host [--slug DIR] [OPTIONS] -- CMD...  run CMD in a dyno" },
+	{ "slug", NULL, "dyno-images", "slug import|ls|path|gc    the slug store (dyno slug help)" },
+	{ "stack", NULL, "dyno-images",
+	  "stack import|ls|path      base root filesystems (dyno stack help)" },
+	{ "release", NULL, "dyno-images",
+	  "release create|ls|show|rollback APP   an app's releases" },
 };
 
 static int cli_help(int argc, char **argv)
 {
 	printf("usage: dyno COMMAND [ARGS...]\n\ncommands:\n");
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		printf("  %s\n", verbs[i].usage);
+	cli_print_verbs(verbs, ELEMENTSOF(verbs));
 	return 0;
 }
 
@@ -37,9 +40,5 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cli_help(0, NULL);
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].run(argc - 1, argv + 1);
-	log_error("unknown command \"%s\" (see `dyno help`)", argv[1]);
-	return 2;
+	return cli_dispatch("dyno", verbs, ELEMENTSOF(verbs), argc, argv);
 }

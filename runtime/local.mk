@@ -1,6 +1,6 @@
 # runtime/: the dyno launcher, cgroups, the `dyno` CLI.
 bin_PROGRAMS += dyno
-dyno_SOURCES = runtime/dyno.c runtime/cli.h
+dyno_SOURCES = runtime/dyno.c runtime/cli.c runtime/cli.h
 dyno_LDADD = libcommon.a
 
 # cgroups: one interface (cgroup.h), a v1/hybrid and a v2 backend.
