@@ -27,11 +27,12 @@ int router_feed_init(struct router_feed *f)
 
 void router_feed_done(struct router_feed *f)
 {
-	while (f->loads) {
-		struct dyno_load *l = f->loads;
-		f->loads = l->next;
-		free(l);
-	}
+	for (size_t i = 0; i < ELEMENTSOF(f->loads); i++)
+		while (f->loads[i]) {
+			struct dyno_load *l = f->loads[i];
+			f->loads[i] = l->next;
+			free(l);
+		}
 	f->table = router_table_unref(f->table);
 	pthread_mutex_destroy(&f->lock);
 }
@@ -46,11 +47,22 @@ void router_feed_publish(struct router_feed *f, struct router_table *t)
 	router_table_unref(old);
 }
 
+static struct dyno_load **load_bucket(struct router_feed *f, const char *key)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = key; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ull;
+	}
+	return &f->loads[h % ELEMENTSOF(f->loads)];
+}
+
 struct dyno_load *router_feed_load_get(struct router_feed *f, const char *key)
 {
 	pthread_mutex_lock(&f->lock);
+	struct dyno_load **bucket = load_bucket(f, key);
 	struct dyno_load *l;
-	for (l = f->loads; l; l = l->next)
+	for (l = *bucket; l; l = l->next)
 		if (strcmp(l->key, key) == 0)
 			break;
 	if (!l) {
@@ -58,8 +70,8 @@ struct dyno_load *router_feed_load_get(struct router_feed *f, const char *key)
 		if (l) {
 			snprintf(l->key, sizeof(l->key), "%s", key);
 			atomic_init(&l->outstanding, 0);
-			l->next = f->loads;
-			f->loads = l;
+			l->next = *bucket;
+			*bucket = l;
 		}
 	}
 	if (l)
@@ -74,7 +86,7 @@ void router_feed_load_put(struct router_feed *f, struct dyno_load *l)
 		return;
 	pthread_mutex_lock(&f->lock);
 	if (--l->refs == 0)
-		for (struct dyno_load **p = &f->loads; *p; p = &(*p)->next)
+		for (struct dyno_load **p = load_bucket(f, l->key); *p; p = &(*p)->next)
 			if (*p == l) {
 				*p = l->next;
 				free(l);

@@ -49,7 +49,7 @@ struct router_feed {
 	struct router_table *table;
 	atomic_uint_fast64_t generation;
 	atomic_bool stopping;
-	struct dyno_load *loads;
+	struct dyno_load *loads[1024]; /* hash buckets by address */
 };
 
 struct worker;
