@@ -39,11 +39,11 @@ tests_helpers_dynoprobe_CFLAGS = $(AX_CFLAGS) $(WARN_CFLAGS) -Wno-missing-protot
 tests_helpers_dynoprobe_LDFLAGS = -static
 tests_helpers_dynoprobe_LDADD =
 EXTRA_DIST += tests/integration/runtime-lib.sh
-RUNTIME_TEST_SCRIPTS = tests/integration/runtime-escape.sh tests/integration/runtime-basic.sh \
+RUNTIME_SHELL_TESTS = tests/integration/runtime-escape.sh tests/integration/runtime-basic.sh \
 	tests/integration/runtime-cgroup.sh tests/integration/runtime-many.sh \
 	tests/integration/runtime-net.sh
-TESTS += $(RUNTIME_TEST_SCRIPTS)
-EXTRA_DIST += $(RUNTIME_TEST_SCRIPTS)
+TESTS += $(RUNTIME_SHELL_TESTS)
+EXTRA_DIST += $(RUNTIME_SHELL_TESTS)
 CGROUP2_TESTS += tests/integration/runtime-cgroup.sh
 check_PROGRAMS += tests/integration/runtime-api
 tests_integration_runtime_api_LDADD = libtap.a $(DYNORUNTIME_LIBS)
