@@ -27,3 +27,22 @@ tests_integration_router_table_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JANSSON_C
 tests_integration_router_table_LDADD = librouter.a libtap.a libcommon.a $(URING_LIBS) \
 	$(JANSSON_LIBS) -lpthread
 TESTS += tests/integration/router-table
+
+# Fuzz target for the route table parser (outside input: a file or the host service's stream).
+check_PROGRAMS += tests/fuzz/fuzz-routes
+tests_fuzz_fuzz_routes_SOURCES = tests/fuzz/fuzz-routes.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_routes_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/routes\"
+tests_fuzz_fuzz_routes_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_routes_LDADD = librouter.a libtap.a libcommon.a $(URING_LIBS) $(JANSSON_LIBS) \
+	-lpthread
+TESTS += tests/fuzz/fuzz-routes
+EXTRA_DIST += tests/fuzz/corpus/routes
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/libfuzzer-routes
+tests_fuzz_libfuzzer_routes_SOURCES = tests/fuzz/fuzz-routes.c router/routes.c
+tests_fuzz_libfuzzer_routes_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined
+tests_fuzz_libfuzzer_routes_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_libfuzzer_routes_LDADD = libcommon.a $(JANSSON_LIBS) -lpthread
+endif
