@@ -116,6 +116,22 @@ static enum field_class classify(const struct http_header *h)
 	return F_OTHER;
 }
 
+/* A name with '_' that reads as one of the fields above once '_' is '-' ("X_Forwarded_For",
+ * "Content_Length"): CGI-style servers (Rack, Thin) fold both spellings into one variable, so
+ * such a field could spoof what the router sets or change the dyno's view of the framing. */
+static bool underscore_alias(const struct http_header *h)
+{
+	size_t n = h->name.len;
+	if (n < 2 || n > 17 || !memchr(h->name.ptr, '_', n))
+		return false;
+	char folded[17];
+	for (size_t i = 0; i < n; i++)
+		folded[i] = h->name.ptr[i] == '_' ? '-' : h->name.ptr[i];
+	struct http_header f = *h;
+	f.name.ptr = folded;
+	return classify(&f) != F_OTHER;
+}
+
 /* The Connection fields of a message, to strip the fields they name (RFC 9110 7.6.1). */
 struct connection_tokens {
 	const struct http_header *conn[8];
@@ -236,6 +252,8 @@ int build_request_head(struct client *c, const struct http_request *req, uint64_
 		if (cls == F_OURS)
 			continue;
 		if (req->target_form == HTTP_TARGET_ABSOLUTE && cls == F_HOST)
+			continue;
+		if (cls == F_OTHER && underscore_alias(h))
 			continue;
 		put_str(&s, h->name);
 		put(&s, ": ", 2);

@@ -327,6 +327,16 @@ def group_conformance():
     got = [v for k, v in json.loads(body)["headers"] if k.lower() == "x-request-id"]
     ok(len(got) == 1 and re.match(uuid4, got[0]), "a missing X-Request-Id gets a UUIDv4", got)
 
+    # Rack/Thin fold "X_Forwarded_For" into the same variable as "X-Forwarded-For": such
+    # underscore aliases of the fields the router owns or frames by must not reach the dyno.
+    _, _, _, body = get(port, "/echo", headers=["X_Forwarded_For: 6.6.6.6",
+                                                "X_Request_Start: 1", "Content_Length: 5",
+                                                "X_Custom_Field: kept"])
+    names = [k.lower() for k, _ in json.loads(body)["headers"]]
+    ok(not any(n in names for n in ("x_forwarded_for", "x_request_start", "content_length")),
+       "underscore aliases of router-owned and framing fields are dropped", names)
+    ok("x_custom_field" in names, "other fields with underscores pass through", names)
+
     _, _, _, body = get(port, "/echo", headers=[
         "Connection: keep-alive, X-Secret", "X-Secret: 1", "Keep-Alive: timeout=5",
         "TE: trailers", "Trailer: X-T", "Proxy-Connection: keep-alive", "Upgrade: h2c",
