@@ -17,3 +17,6 @@ noinst_PROGRAMS += bench/dyno-spawn
 bench_dyno_spawn_SOURCES = bench/dyno-spawn.c
 bench_dyno_spawn_LDADD = $(DYNORUNTIME_LIBS)
 EXTRA_DIST += bench/dyno-start
+
+# bench/http-parse: the HTTP/1.1 request parser against Node's http_parser (libhttp-parser-dev).
+EXTRA_DIST += bench/http-parse bench/http-parse.c
