@@ -19,4 +19,4 @@ bench_dyno_spawn_LDADD = $(DYNORUNTIME_LIBS)
 EXTRA_DIST += bench/dyno-start
 
 # bench/http-parse: the HTTP/1.1 request parser against Node's http_parser (libhttp-parser-dev).
-EXTRA_DIST += bench/http-parse bench/http-parse.c
+EXTRA_DIST += bench/http-parse bench/http-parse-main.c
