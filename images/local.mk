@@ -43,7 +43,7 @@ EXTRA_tests_fuzz_fuzz_slug_DEPENDENCIES = tests/fuzz/corpus/slug/.stamp
 tests/fuzz/corpus/slug/.stamp: $(top_srcdir)/tests/fuzz/corpus/slug/seeds.py
 	$(AM_V_GEN)$(MKDIR_P) tests/fuzz/corpus/slug && \
 	python3 $(top_srcdir)/tests/fuzz/corpus/slug/seeds.py tests/fuzz/corpus/slug && touch $@
-CLEANFILES += tests/fuzz/corpus/slug/.stamp
+CLEANFILES += tests/fuzz/corpus/slug/.stamp tests/fuzz/corpus/slug/*.tgz tests/fuzz/corpus/slug/*.tar
 
 if FUZZING
 # The images sources are compiled into the libFuzzer binaries (not linked from libimages.a) so
