@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,12 +164,17 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_children(int dfd, dev_t dev)
+static int rm_tree(int dirfd, const char *name, bool top, dev_t parent_dev);
+
+static int rm_children(int dfd, dev_t dev)
 {
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	int fd2 = dup(dfd);
+	if (fd2 == -1)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(fd2);
 	if (!d) {
 		int r = -errno;
-		close(dfd);
+		close(fd2);
 		return r;
 	}
 	int ret = 0;
@@ -176,51 +182,44 @@ static int rm_rf_children(int dfd, dev_t dev)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno != ENOENT && ret == 0)
-				ret = -errno;
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (st.st_dev != dev) {
-				/* Another filesystem is mounted here: never descend into it. */
-				if (ret == 0)
-					ret = -EBUSY;
-				continue;
-			}
-			int cfd = openat(dirfd(d), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd == -1) {
-				if (ret == 0)
-					ret = -errno;
-				continue;
-			}
-			int r = rm_rf_children(cfd, dev);
-			if (r < 0 && ret == 0)
-				ret = r;
-			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == -1 && errno != ENOENT &&
-			    ret == 0)
-				ret = -errno;
-		} else if (unlinkat(dirfd(d), de->d_name, 0) == -1 && errno != ENOENT && ret == 0) {
-			ret = -errno;
-		}
+		int r = rm_tree(dfd, de->d_name, false, dev);
+		if (r < 0 && ret == 0)
+			ret = r;
 	}
 	return ret;
 }
 
-int rm_rf(const char *path)
+static int rm_tree(int dirfd, const char *name, bool top, dev_t parent_dev)
 {
 	struct stat st;
-	if (lstat(path, &st) == -1)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
-		return RET_NERRNO(unlink(path));
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return unlinkat(dirfd, name, 0) == -1 && errno != ENOENT ? -errno : 0;
+	if (!top && st.st_dev != parent_dev)
+		return -EBUSY; /* another filesystem is mounted here: never descend into it */
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
-	int r = rm_rf_children(fd, st.st_dev);
-	if (rmdir(path) == -1 && errno != ENOENT && r == 0)
+	struct stat dst;
+	if (fstat(fd, &dst) == -1)
+		return -errno;
+	if (dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)
+		return -EBUSY; /* replaced between the stat and the open */
+	if ((dst.st_mode & 0700) != 0700)
+		(void)fchmod(fd, (dst.st_mode & 07777) | 0700);
+	int r = rm_children(fd, dst.st_dev);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT && r == 0)
 		r = -errno;
 	return r;
+}
+
+int rm_rf_at(int dirfd, const char *name)
+{
+	return rm_tree(dirfd, name, true, 0);
+}
+
+int rm_rf(const char *path)
+{
+	return rm_rf_at(AT_FDCWD, path);
 }

@@ -24,8 +24,13 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* mkdir -p with mode for each created component. 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 
-/* Remove a tree without following symlinks and without crossing into other mounts.
- * Missing path is success. 0 or -errno. */
+/* Remove name (relative to dirfd) and everything below it, without following symlinks and
+ * without descending into another filesystem (a mount point inside is left, -EBUSY). A
+ * directory replaced while it is being opened is not descended into either (-EBUSY).
+ * Directories without owner rwx (read-only stores) are made writable first, so removal also
+ * works without CAP_DAC_OVERRIDE. Missing name is success. 0 or the first -errno. */
+int rm_rf_at(int dirfd, const char *name);
+/* rm_rf_at(AT_FDCWD, path). */
 int rm_rf(const char *path);
 
 #endif

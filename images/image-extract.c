@@ -119,54 +119,6 @@ int image_open_dir_at(int dirfd, const char *path)
 	return openat2_beneath(dirfd, path, O_RDONLY | O_DIRECTORY);
 }
 
-static int rm_children(int dfd)
-{
-	int fd2 = dup(dfd);
-	if (fd2 == -1)
-		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(fd2);
-	if (!d) {
-		int r = -errno;
-		close(fd2);
-		return r;
-	}
-	int ret = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		int r = image_rm_tree_at(dfd, de->d_name);
-		if (r < 0 && ret == 0)
-			ret = r;
-	}
-	return ret;
-}
-
-int image_rm_tree_at(int dirfd, const char *name)
-{
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) == -1 && errno != ENOENT ? -errno : 0;
-	_cleanup_close_ int fd =
-	        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	struct stat dst;
-	if (fstat(fd, &dst) == -1)
-		return -errno;
-	if (dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)
-		return -EBUSY; /* replaced under us, or a mount point: do not descend */
-	/* Read-only store directories: make them writable so removal works without root too. */
-	if ((dst.st_mode & 0700) != 0700)
-		(void)fchmod(fd, 0700);
-	int r = rm_children(fd);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT && r == 0)
-		r = -errno;
-	return r;
-}
-
 int image_mkdtemp_at(int dirfd, const char *prefix, char *ret, size_t n)
 {
 	static const char chars[] =

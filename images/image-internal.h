@@ -19,9 +19,6 @@ void image_errorf(struct image_error *err, const char *fmt, ...) _printf_(2, 3);
 const char *image_quote(const char *s, char *buf, size_t n);
 void image_hex(const unsigned char *md, size_t len, char *ret);
 
-/* Remove name (a file or a whole tree) under dirfd without following symlinks, making
- * directories writable first. Missing is success. */
-int image_rm_tree_at(int dirfd, const char *name);
 /* Create dirfd/<prefix>XXXXXX with mode 0700; the name goes to ret (size >= strlen+7). */
 int image_mkdtemp_at(int dirfd, const char *prefix, char *ret, size_t n);
 int image_open_dir_at(int dirfd, const char *path);

@@ -282,7 +282,7 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 	        openat(s->slugs_fd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd == -1) {
 		r = -errno;
-		(void)image_rm_tree_at(s->slugs_fd, staging);
+		(void)rm_rf_at(s->slugs_fd, staging);
 		return r;
 	}
 
@@ -296,7 +296,7 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 	if (r == 0 && slug_present(s, info.digest)) {
 		info.existed = true;
 		read_meta(s, &info);
-		(void)image_rm_tree_at(s->slugs_fd, staging);
+		(void)rm_rf_at(s->slugs_fd, staging);
 		if (ret_info)
 			*ret_info = info;
 		return 0;
@@ -310,7 +310,7 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 		if (errno == EEXIST || errno == ENOTEMPTY) {
 			/* A concurrent import of the same slug won. */
 			info.existed = true;
-			(void)image_rm_tree_at(s->slugs_fd, staging);
+			(void)rm_rf_at(s->slugs_fd, staging);
 			if (ret_info)
 				*ret_info = info;
 			return 0;
@@ -323,7 +323,7 @@ int image_slug_import_fd(struct image_store *s, int fd, const struct image_impor
 	if (r < 0) {
 		if (err && !err->msg[0])
 			image_errorf(err, "import failed: %s", strerror(-r));
-		(void)image_rm_tree_at(s->slugs_fd, staging);
+		(void)rm_rf_at(s->slugs_fd, staging);
 		return r;
 	}
 	if (!o->no_sync)
@@ -436,13 +436,13 @@ int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age, un
 				char meta[NAME_MAX + 8];
 				snprintf(meta, sizeof(meta), "%s.meta", name);
 				(void)unlinkat(s->slugs_fd, meta, 0);
-				r = image_rm_tree_at(s->slugs_fd, gone);
+				r = rm_rf_at(s->slugs_fd, gone);
 				removed++;
 			}
 		} else if (strncmp(name, ".gc-", 4) == 0) {
-			r = image_rm_tree_at(s->slugs_fd, name);
+			r = rm_rf_at(s->slugs_fd, name);
 		} else if (strncmp(name, ".staging-", 9) == 0 && now - st.st_mtime > 3600) {
-			r = image_rm_tree_at(s->slugs_fd, name);
+			r = rm_rf_at(s->slugs_fd, name);
 		} else if (strlen(name) == IMAGE_DIGEST_HEX_LEN + 5 &&
 		           strcmp(name + IMAGE_DIGEST_HEX_LEN, ".meta") == 0) {
 			char hex[IMAGE_DIGEST_HEX_LEN + 1];

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "images/image-internal.h"
 
 int image_store_stacks_fd(struct image_store *s);
@@ -50,7 +51,7 @@ static int publish(int namefd, const char *staging, int sfd, const char *digest,
 	snprintf(tmp, sizeof(tmp), "%s.current", staging);
 	if (present(namefd, digest)) {
 		*ret_existed = true;
-		(void)image_rm_tree_at(namefd, staging);
+		(void)rm_rf_at(namefd, staging);
 		return set_current(namefd, tmp, digest);
 	}
 	if (!no_sync && syncfs(sfd) == -1)
@@ -59,7 +60,7 @@ static int publish(int namefd, const char *staging, int sfd, const char *digest,
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			return -errno;
 		*ret_existed = true;
-		(void)image_rm_tree_at(namefd, staging);
+		(void)rm_rf_at(namefd, staging);
 	}
 	return set_current(namefd, tmp, digest);
 }
@@ -89,7 +90,7 @@ static int stack_prepare(struct image_store *s, const char *name, struct image_e
 	int sfd = openat(namefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd == -1) {
 		r = -errno;
-		(void)image_rm_tree_at(namefd, staging);
+		(void)rm_rf_at(namefd, staging);
 		return r;
 	}
 	*ret_namefd = TAKE_FD(namefd);
@@ -137,7 +138,7 @@ int image_stack_import_fd(struct image_store *s, const char *name, int fd,
 		r = publish(namefd, staging, sfd, info.digest, o->no_sync, &info.existed);
 	}
 	if (r < 0) {
-		(void)image_rm_tree_at(namefd, staging);
+		(void)rm_rf_at(namefd, staging);
 		if (err && !err->msg[0])
 			image_errorf(err, "import stack \"%s\": %s", name, strerror(-r));
 		return r;
@@ -215,7 +216,7 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 		r = publish(namefd, staging, sfd, info.digest, o->no_sync, &info.existed);
 	}
 	if (r < 0) {
-		(void)image_rm_tree_at(namefd, staging);
+		(void)rm_rf_at(namefd, staging);
 		if (err && !err->msg[0])
 			image_errorf(err, "import stack \"%s\": %s", name, strerror(-r));
 		return r;

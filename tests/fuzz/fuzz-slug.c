@@ -22,7 +22,7 @@ static int base_fd = -1;
 static void remove_base(void)
 {
 	if (base_fd >= 0) {
-		(void)image_rm_tree_at(base_fd, "s");
+		(void)rm_rf_at(base_fd, "s");
 		base_fd = safe_close(base_fd);
 		(void)rmdir(base);
 	}
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r == 0 && strlen(info.digest) != IMAGE_DIGEST_HEX_LEN)
 		abort();
-	if (image_rm_tree_at(base_fd, "s") < 0)
+	if (rm_rf_at(base_fd, "s") < 0)
 		abort();
 	return 0;
 }

@@ -1,9 +1,11 @@
 /* Unit tests for common/: cleanup macros, file helpers and the logger. */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +99,26 @@ static void test_fileio(void)
 	is_int(mkdir_p(path, 0755), -ENOTDIR, "mkdir_p on a file is -ENOTDIR");
 	snprintf(tmp, sizeof(tmp), "%s/a/b/link", dir);
 	ok(symlink("/etc", tmp) == 0, "symlink inside the tree");
+	snprintf(tmp, sizeof(tmp), "%s/a/ro", dir);
+	ok(mkdir(tmp, 0555) == 0, "a read-only directory inside the tree");
+	/* In a private mount namespace, so the host never sees the test's tmpfs. */
+	if (tap_is_root() && unshare(CLONE_NEWNS) == 0 &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) {
+		/* A filesystem mounted inside is never descended into: the removal stops there. */
+		snprintf(tmp, sizeof(tmp), "%s/a/b/mnt", dir);
+		mkdir(tmp, 0755);
+		ok(mount("dynohost-test", tmp, "tmpfs", 0, "size=64k") == 0, "a tmpfs inside the tree");
+		char inside[320];
+		snprintf(inside, sizeof(inside), "%s/keep", tmp);
+		close(open(inside, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		is_int(rm_rf(dir), -EBUSY, "rm_rf stops at a mount point with -EBUSY");
+		ok(access(inside, F_OK) == 0, "nothing on the mounted filesystem was removed");
+		umount2(tmp, MNT_DETACH);
+	} else {
+		tap_skip("mount point case needs root and a mount namespace");
+		tap_skip("mount point case needs root and a mount namespace");
+		tap_skip("mount point case needs root and a mount namespace");
+	}
 	is_int(rm_rf(dir), 0, "rm_rf removes the tree");
 	ok(access(dir, F_OK) == -1 && access("/etc/passwd", F_OK) == 0,
 	   "rm_rf removed the tree and did not follow the symlink");
