@@ -82,8 +82,9 @@ int cg_write_u64(int dirfd, const char *file, uint64_t v);
 /* Parse the pids of a cgroup.procs file. */
 int cg_read_procs(int dirfd, pid_t **ret, size_t *ret_n);
 bool cg_file_exists(int dirfd, const char *file);
-/* Append name to a NULL-terminated strv unless it is there already. */
-int cg_strv_add_unique(char ***v, size_t *n, const char *name);
+/* Add the names of the subdirectories of path (none when path is missing) to the
+ * NULL-terminated strv *v of *n names, each name once. */
+int cg_list_subdirs(const char *path, char ***v, size_t *n);
 /* Whether a name can be a dyno cgroup (also exported as dyno_cgroup_name_valid). */
 bool cg_name_valid(const char *name);
 

@@ -349,22 +349,9 @@ static int v1_list(const char *root, char ***ret)
 		if (snprintf(path, sizeof(path), "%s/%s/" CG_PARENT, root, v1_ctrls[c].name) >=
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
-		_cleanup_closedir_ DIR *d = opendir(path);
-		if (!d) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		struct dirent *de;
-		while ((errno = 0, de = readdir(d))) {
-			if (de->d_type != DT_DIR || de->d_name[0] == '.')
-				continue;
-			int r = cg_strv_add_unique(&names, &n, de->d_name);
-			if (r < 0)
-				return r;
-		}
-		if (errno != 0)
-			return -errno;
+		int r = cg_list_subdirs(path, &names, &n);
+		if (r < 0)
+			return r;
 	}
 	*ret = TAKE_PTR(names);
 	return 0;

@@ -291,23 +291,9 @@ static int v2_list(const char *root, char ***ret)
 		return -ENAMETOOLONG;
 	_cleanup_strv_free_ char **names = NULL;
 	size_t n = 0;
-	_cleanup_closedir_ DIR *d = opendir(path);
-	if (!d) {
-		if (errno != ENOENT)
-			return -errno;
-		*ret = NULL;
-		return 0;
-	}
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		int r = cg_strv_add_unique(&names, &n, de->d_name);
-		if (r < 0)
-			return r;
-	}
-	if (errno != 0)
-		return -errno;
+	int r = cg_list_subdirs(path, &names, &n);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(names);
 	return 0;
 }

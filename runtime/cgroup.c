@@ -193,7 +193,7 @@ bool cg_file_exists(int dirfd, const char *file)
 	return faccessat(dirfd, file, F_OK, 0) == 0;
 }
 
-int cg_strv_add_unique(char ***v, size_t *n, const char *name)
+static int strv_add_unique(char ***v, size_t *n, const char *name)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*v)[i], name) == 0)
@@ -208,6 +208,22 @@ int cg_strv_add_unique(char ***v, size_t *n, const char *name)
 	(*n)++;
 	nv[*n] = NULL;
 	return 0;
+}
+
+int cg_list_subdirs(const char *path, char ***v, size_t *n)
+{
+	_cleanup_closedir_ DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		int r = strv_add_unique(v, n, de->d_name);
+		if (r < 0)
+			return r;
+	}
+	return errno != 0 ? -errno : 0;
 }
 
 static struct dyno_cgroup *cg_new(const char *root, const char *name)
