@@ -9,7 +9,8 @@ libnetns_a_SOURCES = \
 libnetns_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(NFTABLES_CFLAGS)
 EXTRA_DIST += netns/README.md
 # What a program linking libnetns.a adds to its LDADD.
-NETNS_LIBS = libnetns.a libcommon.a $(NL_LIBS) $(NFTABLES_LIBS)
+# libnftables is dlopen()ed on first use (netns/netns-nft.c says why): only its headers here.
+NETNS_LIBS = libnetns.a libcommon.a $(NL_LIBS)
 
 pkglibexec_PROGRAMS += dyno-net
 dyno_net_SOURCES = netns/dyno-net.c

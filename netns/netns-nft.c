@@ -2,7 +2,9 @@
  * and only the exposed ports of the gateway. The table is replaced whole in one transaction,
  * so it is created, repaired or updated atomically; no other table is ever touched. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,25 +14,81 @@
 #include "common/cleanup.h"
 #include "netns/netns-internal.h"
 
+/* libnftables is opened on first use, not linked. Only setting up and removing the table need it,
+ * and linking it (with libnftnl, libmnl, libxtables, jansson and gmp) made every program that
+ * links netns pay about 1 ms of dynamic loading at start, `dyno exec --net none` included.
+ * The pointers take their types from the header, so a mismatch fails to compile. The soname
+ * carries the ABI version these types belong to. */
+#define NFT_SONAME "libnftables.so.1"
+static struct {
+	__typeof__(nft_ctx_new) *ctx_new;
+	__typeof__(nft_ctx_free) *ctx_free;
+	__typeof__(nft_ctx_buffer_output) *buffer_output;
+	__typeof__(nft_ctx_buffer_error) *buffer_error;
+	__typeof__(nft_run_cmd_from_buffer) *run_cmd_from_buffer;
+	__typeof__(nft_ctx_get_error_buffer) *get_error_buffer;
+} nft;
+
+static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int nft_lib_open_locked(char *err, size_t err_size)
+{
+	if (nft.ctx_new)
+		return 0;
+	void *h = dlopen(NFT_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		if (err && err_size)
+			snprintf(err, err_size, "%s", dlerror());
+		return -ELIBACC;
+	}
+	*(void **)&nft.ctx_free = dlsym(h, "nft_ctx_free");
+	*(void **)&nft.buffer_output = dlsym(h, "nft_ctx_buffer_output");
+	*(void **)&nft.buffer_error = dlsym(h, "nft_ctx_buffer_error");
+	*(void **)&nft.run_cmd_from_buffer = dlsym(h, "nft_run_cmd_from_buffer");
+	*(void **)&nft.get_error_buffer = dlsym(h, "nft_ctx_get_error_buffer");
+	*(void **)&nft.ctx_new = dlsym(h, "nft_ctx_new");
+	if (!nft.ctx_free || !nft.buffer_output || !nft.buffer_error || !nft.run_cmd_from_buffer ||
+	    !nft.get_error_buffer || !nft.ctx_new) {
+		if (err && err_size)
+			snprintf(err, err_size, "%s lacks a function dynohost uses", NFT_SONAME);
+		nft.ctx_new = NULL;
+		dlclose(h);
+		return -ELIBBAD;
+	}
+	return 0; /* the library stays loaded for the life of the process */
+}
+
+/* Several threads may each hold their own context: the first to need the library loads it. */
+static int nft_lib_open(char *err, size_t err_size)
+{
+	pthread_mutex_lock(&nft_lock);
+	int r = nft_lib_open_locked(err, err_size);
+	pthread_mutex_unlock(&nft_lock);
+	return r;
+}
+
 static void nft_ctx_freep(struct nft_ctx **c)
 {
 	if (*c)
-		nft_ctx_free(*c);
+		nft.ctx_free(*c);
 }
 
 static int nft_run(const char *cmd, char *err, size_t err_size)
 {
-	__attribute__((cleanup(nft_ctx_freep))) struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r = nft_lib_open(err, err_size);
+	if (r < 0)
+		return r;
+	__attribute__((cleanup(nft_ctx_freep))) struct nft_ctx *ctx = nft.ctx_new(NFT_CTX_DEFAULT);
 
-	if (!nft)
+	if (!ctx)
 		return -ENOMEM;
 	/* Keep libnftables quiet: its messages go to the caller's buffer, not to stderr. */
-	if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)
+	if (nft.buffer_output(ctx) != 0 || nft.buffer_error(ctx) != 0)
 		return -ENOMEM;
-	if (nft_run_cmd_from_buffer(nft, cmd) == 0)
+	if (nft.run_cmd_from_buffer(ctx, cmd) == 0)
 		return 0;
 	if (err && err_size) {
-		const char *e = nft_ctx_get_error_buffer(nft);
+		const char *e = nft.get_error_buffer(ctx);
 		snprintf(err, err_size, "%s", e ? e : "nftables command failed");
 		size_t n = strlen(err);
 		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
