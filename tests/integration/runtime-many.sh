@@ -2,10 +2,11 @@
 # 200 dynos in a row leave nothing behind: no mounts, no cgroups, no processes, no run dirs.
 . "$top_srcdir/tests/integration/runtime-lib.sh"
 
-count_inits() { # processes running our dyno-init binary
+count_inits() { # dyno-init processes of this test's dynos (other tests run in parallel)
 	local n=0 p
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$DYNOHOST_INIT" ] && n=$((n + 1))
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$DYNOHOST_INIT" ] || continue
+		grep -q "/dynohost/$RT_PREFIX-m" "$p/cgroup" 2>/dev/null && n=$((n + 1))
 	done
 	echo $n
 }
