@@ -12,6 +12,21 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 
+DIR *opendir_fd(int fd)
+{
+	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (fd2 == -1)
+		return NULL;
+	DIR *d = fdopendir(fd2);
+	if (!d) {
+		safe_close(fd2);
+		return NULL;
+	}
+	/* A dup shares the file offset: start from the beginning whatever was read before. */
+	rewinddir(d);
+	return d;
+}
+
 int fd_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -168,15 +183,9 @@ static int rm_tree(int dirfd, const char *name, bool top, dev_t parent_dev);
 
 static int rm_children(int dfd, dev_t dev)
 {
-	int fd2 = dup(dfd);
-	if (fd2 == -1)
+	_cleanup_closedir_ DIR *d = opendir_fd(dfd);
+	if (!d)
 		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(fd2);
-	if (!d) {
-		int r = -errno;
-		close(fd2);
-		return r;
-	}
 	int ret = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {

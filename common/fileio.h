@@ -3,8 +3,13 @@
 #ifndef DYNOHOST_COMMON_FILEIO_H
 #define DYNOHOST_COMMON_FILEIO_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* A DIR stream over a directory fd the caller keeps: reads from the start on its own dup of
+ * fd, so fd stays open and usable after closedir(). NULL with errno set on failure. */
+DIR *opendir_fd(int fd);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
 int fd_write_all(int fd, const void *buf, size_t len);

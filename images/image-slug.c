@@ -357,15 +357,9 @@ int image_slug_list(struct image_store *s, struct image_slug_info **ret, size_t 
 	struct image_slug_info *v = NULL;
 	size_t n = 0;
 	if (s->slugs_fd >= 0) {
-		int fd = dup(s->slugs_fd);
-		if (fd == -1)
+		_cleanup_closedir_ DIR *d = opendir_fd(s->slugs_fd);
+		if (!d)
 			return -errno;
-		_cleanup_closedir_ DIR *d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			return -errno;
-		}
-		rewinddir(d);
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			if (!is_digest_name(de->d_name) || !slug_present(s, de->d_name))
@@ -405,15 +399,9 @@ int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age, un
 			*ret_removed = 0;
 		return 0;
 	}
-	int fd = dup(s->slugs_fd);
-	if (fd == -1)
+	_cleanup_closedir_ DIR *d = opendir_fd(s->slugs_fd);
+	if (!d)
 		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
 	int ret = 0;
 	time_t now = time(NULL);
 	struct dirent *de;
