@@ -98,6 +98,32 @@ static int stack_prepare(struct image_store *s, const char *name, struct image_e
 	return 0;
 }
 
+/* The end of both imports: on success (r == 0) publish the staging tree under its digest;
+ * on any failure remove the staging tree. Returns r, or publish's error. */
+static int finish_import(int r, const char *name, const char *digest, struct extractor *x,
+                         int namefd, const char *staging, int sfd,
+                         const struct image_import_opts *o, struct image_stack_info *ret_info,
+                         struct image_error *err)
+{
+	struct image_stack_info info = {0};
+	if (r == 0) {
+		snprintf(info.name, sizeof(info.name), "%s", name);
+		snprintf(info.digest, sizeof(info.digest), "%s", digest);
+		info.entries = extractor_entries(x);
+		info.skipped = extractor_skipped(x);
+		r = publish(namefd, staging, sfd, info.digest, o->no_sync, &info.existed);
+	}
+	if (r < 0) {
+		(void)rm_rf_at(namefd, staging);
+		if (err && !err->msg[0])
+			image_errorf(err, "import stack \"%s\": %s", name, strerror(-r));
+		return r;
+	}
+	if (ret_info)
+		*ret_info = info;
+	return 0;
+}
+
 int image_stack_import_fd(struct image_store *s, const char *name, int fd,
                           const struct image_import_opts *o, struct image_stack_info *ret_info,
                           struct image_error *err)
@@ -129,23 +155,10 @@ int image_stack_import_fd(struct image_store *s, const char *name, int fd,
 		archive_read_support_filter_bzip2(a);
 		r = image_extract_archive(a, in, x, err);
 	}
-	struct image_stack_info info = {0};
-	if (r == 0) {
-		snprintf(info.name, sizeof(info.name), "%s", name);
-		input_digest(in, info.digest);
-		info.entries = extractor_entries(x);
-		info.skipped = extractor_skipped(x);
-		r = publish(namefd, staging, sfd, info.digest, o->no_sync, &info.existed);
-	}
-	if (r < 0) {
-		(void)rm_rf_at(namefd, staging);
-		if (err && !err->msg[0])
-			image_errorf(err, "import stack \"%s\": %s", name, strerror(-r));
-		return r;
-	}
-	if (ret_info)
-		*ret_info = info;
-	return 0;
+	char digest[IMAGE_DIGEST_HEX_LEN + 1] = "";
+	if (r == 0)
+		input_digest(in, digest);
+	return finish_import(r, name, digest, x, namefd, staging, sfd, o, ret_info, err);
 }
 
 int image_stack_import_dir(struct image_store *s, const char *name, const char *dir,
@@ -204,26 +217,12 @@ int image_stack_import_dir(struct image_store *s, const char *name, const char *
 			archive_read_disk_descend(a);
 	}
 	image_utf8_locale_pop(loc, old);
-	struct image_stack_info info = {0};
+	char digest[IMAGE_DIGEST_HEX_LEN + 1] = "";
 	if (r == 0)
 		r = extractor_finish(x);
 	if (r == 0)
-		r = extractor_tree_digest(x, info.digest);
-	if (r == 0) {
-		snprintf(info.name, sizeof(info.name), "%s", name);
-		info.entries = extractor_entries(x);
-		info.skipped = extractor_skipped(x);
-		r = publish(namefd, staging, sfd, info.digest, o->no_sync, &info.existed);
-	}
-	if (r < 0) {
-		(void)rm_rf_at(namefd, staging);
-		if (err && !err->msg[0])
-			image_errorf(err, "import stack \"%s\": %s", name, strerror(-r));
-		return r;
-	}
-	if (ret_info)
-		*ret_info = info;
-	return 0;
+		r = extractor_tree_digest(x, digest);
+	return finish_import(r, name, digest, x, namefd, staging, sfd, o, ret_info, err);
 }
 
 static int stack_current(int stacks_fd, const char *name, char digest[IMAGE_DIGEST_HEX_LEN + 1])
@@ -275,18 +274,12 @@ int image_stack_list(struct image_store *s, struct image_stack_info **ret, size_
 	size_t n = 1;
 	int stacks_fd = image_store_stacks_fd(s);
 	if (stacks_fd >= 0) {
-		int fd = dup(stacks_fd);
-		if (fd == -1) {
-			free(v);
-			return -errno;
-		}
-		_cleanup_closedir_ DIR *d = fdopendir(fd);
+		_cleanup_closedir_ DIR *d = opendir_fd(stacks_fd);
 		if (!d) {
-			close(fd);
+			int r = -errno;
 			free(v);
-			return -errno;
+			return r;
 		}
-		rewinddir(d);
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			char digest[IMAGE_DIGEST_HEX_LEN + 1];
