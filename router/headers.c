@@ -59,12 +59,19 @@ static void put_str(struct sink *s, struct http_str v)
 	put(s, v.ptr, v.len);
 }
 
-static void put_header(struct sink *s, const char *name, const char *value, size_t vlen)
+/* One field line: "name: value" CRLF. */
+static void put_field(struct sink *s, const char *name, size_t nlen, const char *value,
+                      size_t vlen)
 {
-	puts_(s, name);
+	put(s, name, nlen);
 	put(s, ": ", 2);
 	put(s, value, vlen);
 	put(s, "\r\n", 2);
+}
+
+static void put_header(struct sink *s, const char *name, const char *value, size_t vlen)
+{
+	put_field(s, name, strlen(name), value, vlen);
 }
 
 /* What the router does with a field, by name: one pass over a small table, comparing
@@ -255,10 +262,7 @@ int build_request_head(struct client *c, const struct http_request *req, uint64_
 			continue;
 		if (cls == F_OTHER && underscore_alias(h))
 			continue;
-		put_str(&s, h->name);
-		put(&s, ": ", 2);
-		put_str(&s, h->value);
-		put(&s, "\r\n", 2);
+		put_field(&s, h->name.ptr, h->name.len, h->value.ptr, h->value.len);
 	}
 
 	/* X-Forwarded-For: every earlier hop in order, then the peer we saw. */
@@ -324,10 +328,7 @@ int build_response_head(struct client *c, const struct http_response *resp)
 			continue;
 		if (c->resp_dechunk && cls == F_KEEP && h->name.len == 17)
 			continue; /* Transfer-Encoding of a body we de-chunk */
-		put_str(&s, h->name);
-		put(&s, ": ", 2);
-		put_str(&s, h->value);
-		put(&s, "\r\n", 2);
+		put_field(&s, h->name.ptr, h->name.len, h->value.ptr, h->value.len);
 	}
 	put_header(&s, "Via", VIA, strlen(VIA));
 	if (resp->upgrade && upgrade) {
