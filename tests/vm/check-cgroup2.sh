@@ -26,14 +26,24 @@ record() { # record TEST RESULT REASON
 ro=
 case "$srcdir" in /tmp/* | /run/* | /var/tmp/* | /root/*) ro=$srcdir ;; esac
 
+# Under software emulation the guest kernel has been seen to hang in soft lockups on a busy
+# host (the VM then ends without a status, 255): such a run says nothing about dynohost, so a
+# VM that dies that way is booted once more. Test failures are never retried. One vCPU: two
+# emulated vCPUs on two shared host cores are the likely cause of those lockups (both vCPUs were
+# stuck at once), and the suite takes no longer on one.
 start=$(date +%s)
-V2VM_WORK=$builddir V2VM_CACHE=${V2VM_CACHE:-$builddir/tests/vm/cache} \
-	V2VM_TIMEOUT=${V2VM_TIMEOUT:-600} V2VM_RO=$ro \
-	bash "$srcdir/tests/vm/run-in-v2vm.sh" \
-	bash "$srcdir/tests/vm/cgroup2-tests.sh" "$out" "$srcdir" "$builddir" "${tests[@]}" \
-	2> >(tee "$out/vm.err" >&2)
-rc=$?
-wait
+for attempt in 1 2; do
+	V2VM_WORK=$builddir V2VM_CACHE=${V2VM_CACHE:-$builddir/tests/vm/cache} \
+		V2VM_TIMEOUT=${V2VM_TIMEOUT:-300} V2VM_SMP=${V2VM_SMP:-1} V2VM_RO=$ro \
+		bash "$srcdir/tests/vm/run-in-v2vm.sh" \
+		bash "$srcdir/tests/vm/cgroup2-tests.sh" "$out" "$srcdir" "$builddir" "${tests[@]}" \
+		2> >(tee "$out/vm.err" >&2)
+	rc=$?
+	wait
+	[ "$rc" -eq 255 ] && [ "$attempt" -eq 1 ] || break
+	echo "check-cgroup2: the VM died without a status; booting it once more" >&2
+	find "$out" -name '*.trs' -delete
+done
 secs=$(($(date +%s) - start))
 
 if [ "$rc" -eq 77 ]; then
