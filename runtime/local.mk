@@ -21,8 +21,23 @@ noinst_LIBRARIES += libdynoruntime.a
 libdynoruntime_a_SOURCES = runtime/launcher.c runtime/launcher.h runtime/launcher-internal.h \
 	runtime/launcher-child.c runtime/rootfs.c runtime/seccomp.c runtime/caps.c runtime/env.c \
 	runtime/sizes.c runtime/init-proto.h
-libdynoruntime_a_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS) $(CAP_CFLAGS)
-DYNORUNTIME_LIBS = libdynoruntime.a libdynocgroup.a libcommon.a $(SECCOMP_LIBS) $(CAP_LIBS)
+libdynoruntime_a_CFLAGS = $(AM_CFLAGS) $(CAP_CFLAGS)
+DYNORUNTIME_LIBS = libdynoruntime.a libdynocgroup.a libcommon.a $(CAP_LIBS)
+# The seccomp filter is compiled at build time: runtime/seccomp-gen holds the rules and writes
+# them as classic BPF into runtime/seccomp-filter.c, so libdynoruntime.a needs no libseccomp.
+noinst_PROGRAMS += runtime/seccomp-gen
+runtime_seccomp_gen_SOURCES = runtime/seccomp-gen.c
+runtime_seccomp_gen_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+runtime_seccomp_gen_LDADD = libcommon.a $(SECCOMP_LIBS)
+nodist_libdynoruntime_a_SOURCES = runtime/seccomp-filter.c
+BUILT_SOURCES += runtime/seccomp-filter.c
+CLEANFILES += runtime/seccomp-filter.c
+runtime/seccomp-filter.c: runtime/seccomp-gen$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) runtime && runtime/seccomp-gen$(EXEEXT) $@
+check_PROGRAMS += tests/unit/test-seccomp
+tests_unit_test_seccomp_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+tests_unit_test_seccomp_LDADD = libtap.a libdynoruntime.a libcommon.a $(SECCOMP_LIBS)
+TESTS += tests/unit/test-seccomp
 dyno_SOURCES += runtime/cli-exec.c
 dyno_LDADD += $(DYNORUNTIME_LIBS) $(NETNS_LIBS)
 
