@@ -49,6 +49,11 @@ int dyno_cgroup_detect(enum dyno_cgroup_mode *ret_mode)
 	return cg_detect_root(CG_DEFAULT_ROOT, ret_mode);
 }
 
+int dyno_cgroup_detect_root(const char *root, enum dyno_cgroup_mode *ret_mode)
+{
+	return cg_detect_root(root ? root : CG_DEFAULT_ROOT, ret_mode);
+}
+
 const char *dyno_cgroup_mode_to_string(enum dyno_cgroup_mode mode)
 {
 	static const char *const names[DYNO_CGROUP_MODE_MAX] = {

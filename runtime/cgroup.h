@@ -51,6 +51,8 @@ struct dyno_cgroup;
 
 /* Which hierarchy this host runs (statfs of /sys/fs/cgroup, then of .../unified). */
 int dyno_cgroup_detect(enum dyno_cgroup_mode *ret_mode);
+/* The same for a cgroupfs mount or delegated v2 directory `root` (NULL: /sys/fs/cgroup). */
+int dyno_cgroup_detect_root(const char *root, enum dyno_cgroup_mode *ret_mode);
 const char *dyno_cgroup_mode_to_string(enum dyno_cgroup_mode mode);
 /* Whether name can be a dyno cgroup: [A-Za-z0-9._@-], not starting with '.', at most 200. */
 bool dyno_cgroup_name_valid(const char *name);

@@ -1,14 +1,13 @@
-/* The launcher's child between clone3 and the exec of dyno-init: root filesystem, hostname,
- * loopback, the parent's go-ahead, cgroup namespace, rlimits, stdio, privileges, seccomp.
+/* The launcher's child between clone3 and the exec of dyno-init: root filesystem (entering
+ * the network namespace the parent made on the way), hostname, the parent's go-ahead with the
+ * cgroup, cgroup namespace, rlimits, stdio, privileges, seccomp.
  * It runs in a copy of the parent's memory and never allocates (STYLE.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -30,29 +29,47 @@ void dyno_child_report(int fd, enum dyno_step step, int error)
 		;
 }
 
-static int loopback_up(void)
+int dyno_child_recv(const struct dyno_plan *plan, char type, int *fds, size_t max, size_t *ret_n)
 {
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s == -1)
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * DYNO_SYNC_MAX_FDS)];
+	} control;
+	char byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	ssize_t n;
+
+	*ret_n = 0;
+	while ((n = recvmsg(plan->sync_fd, &msg, MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
 		return -errno;
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
-		return -errno;
-	ifr.ifr_flags |= IFF_UP;
-	return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
+	size_t got = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int in[DYNO_SYNC_MAX_FDS];
+		memcpy(in, CMSG_DATA(c), k * sizeof(int));
+		for (size_t i = 0; i < k; i++) {
+			if (got < max)
+				fds[got++] = in[i];
+			else
+				close(in[i]);
+		}
+	}
+	*ret_n = got;
+	if (n != 1 || byte != type || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
+		return -ECANCELED;
+	return 0;
 }
 
-static int reset_signals(void)
+static int reset_signal_mask(void)
 {
+	/* Handlers are back to SIG_DFL already (CLONE_CLEAR_SIGHAND); the mask is inherited. */
 	sigset_t none;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL); /* EINVAL for libc-reserved ones: fine */
 	sigemptyset(&none);
 	return RET_NERRNO(sigprocmask(SIG_SETMASK, &none, NULL));
 }
@@ -98,15 +115,11 @@ void dyno_child_main(const struct dyno_plan *plan)
 		r = -errno;
 		goto fail;
 	}
-	if ((r = reset_signals()) < 0)
+	if ((r = reset_signal_mask()) < 0)
 		goto fail;
-	step = DYNO_STEP_CGROUP_ATTACH;
-	for (size_t i = 0; i < plan->n_cg_tasks; i++)
-		if (write(plan->cg_tasks_fd[i], "0", 1) != 1) {
-			r = -errno;
-			goto fail;
-		}
 	umask(0);
+	/* Meanwhile the parent makes the network namespace (which the root's plan enters before
+	 * /sys) and the cgroup. */
 	if ((r = dyno_rootfs_apply(plan, &step)) < 0)
 		goto fail;
 	step = DYNO_STEP_HOSTNAME;
@@ -114,22 +127,22 @@ void dyno_child_main(const struct dyno_plan *plan)
 		r = -errno;
 		goto fail;
 	}
-	if (plan->loopback_up) {
-		step = DYNO_STEP_LOOPBACK;
-		if ((r = loopback_up()) < 0)
-			goto fail;
-	}
 
-	/* The parent has placed us in the cgroup and set up the network when this byte comes. */
+	/* The parent has made the cgroup and set up the network when this message comes. */
 	step = DYNO_STEP_SYNC;
-	char go;
-	ssize_t n;
-	while ((n = read(plan->sync_fd, &go, 1)) == -1 && errno == EINTR)
-		;
-	if (n != 1) {
-		r = n == -1 ? -errno : -ECANCELED;
+	int tasks[DYNO_SYNC_MAX_FDS];
+	size_t n_tasks = 0;
+	r = dyno_child_recv(plan, DYNO_SYNC_GO, tasks, ELEMENTSOF(tasks), &n_tasks);
+	if (r < 0)
 		goto fail;
+	step = DYNO_STEP_CGROUP_ATTACH;
+	for (size_t i = 0; i < n_tasks; i++) {
+		if (r == 0 && write(tasks[i], "0", 1) != 1)
+			r = -errno;
+		close(tasks[i]);
 	}
+	if (r < 0)
+		goto fail;
 	step = DYNO_STEP_CGROUPNS;
 	if (unshare(CLONE_NEWCGROUP) == -1) {
 		r = -errno;

@@ -12,6 +12,10 @@
 #include "runtime/init-proto.h"
 #include "runtime/launcher.h"
 
+#define DYNO_SYNC_NET 'n'
+#define DYNO_SYNC_GO 'g'
+#define DYNO_SYNC_MAX_FDS 16
+
 /* One filesystem action of the child. Paths before DYNO_OP_PIVOT are host paths; after it
  * they are inside the dyno's root, where the host's root is at /.host until DYNO_OP_DETACH. */
 enum dyno_op_kind {
@@ -23,10 +27,10 @@ enum dyno_op_kind {
 	DYNO_OP_MKNOD,     /* character device dst dev mode 0666 */
 	DYNO_OP_SYMLINK,   /* symlink src at dst (after removing dst) */
 	DYNO_OP_WRITE,     /* replace file dst with data (mode) */
-	DYNO_OP_WRITE_EXISTING, /* write data into an existing (kernel) file dst */
 	DYNO_OP_CHOWN,     /* chown dst uid:gid */
 	DYNO_OP_PIVOT,     /* pivot_root(dst, dst/.host), chdir / */
 	DYNO_OP_DETACH,    /* umount2(dst, MNT_DETACH), rmdir dst */
+	DYNO_OP_JOIN_NET,  /* receive the dyno's network namespace from the parent, enter it */
 	DYNO_OP_MAX,
 };
 
@@ -57,7 +61,7 @@ struct dyno_plan {
 	uid_t uid;
 	gid_t gid;
 	unsigned long nofile;
-	bool loopback_up;
+	bool loopback_up; /* the parent brings lo up in the new network namespace */
 	bool kill_on_parent_death;
 
 	int init_fd;     /* dyno-init, O_RDONLY|O_CLOEXEC, run with execveat(AT_EMPTY_PATH) */
@@ -67,11 +71,18 @@ struct dyno_plan {
 	/* fds the child moves into place (all O_CLOEXEC in the parent). */
 	int stdin_fd, stdout_fd, stderr_fd;
 	int ctl_fd;  /* the child's end of the control pipe: becomes fd DYNO_INIT_CTL_FD */
-	int sync_fd; /* the child reads one byte from it before it exec's dyno-init */
-	/* v1: the dyno cgroup's `tasks` file in each hierarchy; the child writes "0" to move
-	 * itself, which (unlike a write of another pid or to cgroup.procs) does not take the
-	 * global threadgroup lock and so does not wait for an RCU grace period. */
-	int cg_tasks_fd[16];
+	/* The child's end of a SOCK_SEQPACKET pair. The parent works while the child builds its
+	 * root and sends two messages, each one byte with fds (SCM_RIGHTS):
+	 *   DYNO_SYNC_NET: the dyno's network namespace, which the child enters before it
+	 *                  mounts /sys (sysfs shows the devices of the mounting task's namespace);
+	 *   DYNO_SYNC_GO:  the cgroup is ready (v1: with its `tasks` fds) and the network is set
+	 *                  up; the child moves itself into the cgroup and goes on to dyno-init. */
+	int sync_fd;
+	/* v1, parent side: the dyno cgroup's `tasks` file in each hierarchy, sent with
+	 * DYNO_SYNC_GO; the child writes "0" to each to move itself, which (unlike a write of
+	 * another pid or to cgroup.procs) does not take the global threadgroup lock and so does
+	 * not wait for an RCU grace period. */
+	int cg_tasks_fd[DYNO_SYNC_MAX_FDS];
 	size_t n_cg_tasks;
 
 	cap_t caps_empty;
@@ -105,6 +116,10 @@ int dyno_command_script(const char *const *argv, char **ret);
 
 /* launcher-child.c: everything after clone; never returns. */
 _Noreturn void dyno_child_main(const struct dyno_plan *plan);
+/* launcher-child.c: wait for the parent's message `type` on plan->sync_fd and take the fds it
+ * carries (O_CLOEXEC) into fds[max]; *ret_n says how many. No allocation. 0 or -errno
+ * (-ECANCELED: the parent closed the socket, or sent something else). */
+int dyno_child_recv(const struct dyno_plan *plan, char type, int *fds, size_t max, size_t *ret_n);
 /* Write one report to the control fd (no allocation). */
 void dyno_child_report(int fd, enum dyno_step step, int error);
 

@@ -2,7 +2,6 @@
  * the child in its cgroup and network, release it, then follow the dyno: output as bounded
  * lines, dyno-init's reports, signals, stop with grace, exit status, cleanup. */
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/sched.h>
@@ -12,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -80,6 +81,7 @@ static const char *const step_names[DYNO_STEP_MAX] = {
 	[DYNO_STEP_PROC] = "proc",
 	[DYNO_STEP_SYS] = "sys",
 	[DYNO_STEP_PIVOT_ROOT] = "pivot-root",
+	[DYNO_STEP_NET_JOIN] = "net-join",
 	[DYNO_STEP_HOSTNAME] = "hostname",
 	[DYNO_STEP_LOOPBACK] = "loopback",
 	[DYNO_STEP_CGROUPNS] = "cgroupns",
@@ -536,39 +538,95 @@ static int plan_prepare(const struct dyno_params *p, struct dyno_plan *plan)
 }
 
 /* The dyno cgroup's `tasks` files, one per v1 hierarchy that has dynohost/<id>. */
-static int open_v1_tasks(const char *root, const char *id, struct dyno_plan *plan)
-{
-	_cleanup_closedir_ DIR *dir = opendir(root ? root : "/sys/fs/cgroup");
-	if (!dir)
-		return -errno;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[PATH_MAX];
-		if (snprintf(path, sizeof(path), "%s/dynohost/%s/tasks", de->d_name, id) >=
-		    (int)sizeof(path))
-			return -ENAMETOOLONG;
-		int fd = openat(dirfd(dir), path, O_WRONLY | O_CLOEXEC);
-		if (fd == -1) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				continue;
-			return -errno;
-		}
-		if (plan->n_cg_tasks == ELEMENTSOF(plan->cg_tasks_fd)) {
-			close(fd);
-			return -E2BIG;
-		}
-		plan->cg_tasks_fd[plan->n_cg_tasks++] = fd;
-	}
-	return plan->n_cg_tasks > 0 ? 0 : -ENOENT;
-}
-
 static void close_v1_tasks(struct dyno_plan *plan)
 {
 	for (size_t i = 0; i < plan->n_cg_tasks; i++)
 		safe_close(plan->cg_tasks_fd[i]);
 	plan->n_cg_tasks = 0;
+}
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s == -1)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
+}
+
+/* Per network namespace: lets the dyno's unprivileged uid bind $PORT whatever it is. */
+static int unprivileged_ports(void)
+{
+	_cleanup_close_ int fd = open("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+				      O_WRONLY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -errno;
+	return write(fd, "0", 1) == 1 ? 0 : -errno;
+}
+
+/* The dyno's network namespace, made by the calling thread while the child builds its root
+ * (a new network namespace is the costliest part of a launch, ~0.7 ms, so it is not one of
+ * clone3's flags): unshare, set it up from inside (lo up when asked, unprivileged ports),
+ * and go back. Only the calling thread moves, and only for these few calls. */
+static int make_netns(bool lo_up, int *ret_fd, enum dyno_step *ret_step)
+{
+	_cleanup_close_ int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home == -1)
+		return -errno;
+	if (unshare(CLONE_NEWNET) == -1)
+		return -errno;
+	int r = 0;
+	_cleanup_close_ int ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns == -1)
+		r = -errno;
+	if (r == 0 && lo_up) {
+		*ret_step = DYNO_STEP_LOOPBACK;
+		r = loopback_up();
+	}
+	if (r == 0)
+		r = unprivileged_ports();
+	/* Back home must work (we hold its fd and CAP_SYS_ADMIN): a thread left in a blank
+	 * namespace would silently talk to nobody, which is worse than stopping here. */
+	if (setns(home, CLONE_NEWNET) == -1)
+		abort();
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(ns);
+	return 0;
+}
+
+/* One message to the child: a byte and fds (SCM_RIGHTS). A child that already failed has
+ * closed its end; it reported why on the control pipe, which wait_started() reads. */
+static int send_sync(int sock, char type, const int *fds, size_t n_fds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * DYNO_SYNC_MAX_FDS)];
+	} control;
+	struct iovec iov = { .iov_base = &type, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (n_fds > DYNO_SYNC_MAX_FDS)
+		return -E2BIG;
+	if (n_fds > 0) {
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) == 1)
+		return 0;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return 0;
+	return -errno;
 }
 
 static int make_pipe(int fds[2])
@@ -615,12 +673,14 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 {
 	_cleanup_(dyno_plan_freep) struct dyno_plan *plan = NULL;
 	_cleanup_dyno_ struct dyno *d = NULL;
-	_cleanup_close_pair_ int ctl[2] = { -1, -1 }, sync_pipe[2] = { -1, -1 },
+	_cleanup_close_pair_ int ctl[2] = { -1, -1 }, sync_sock[2] = { -1, -1 },
 				 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	_cleanup_close_ int netns = -1;
 	struct dyno_error e = { DYNO_STEP_PREPARE, 0 };
 	int r;
 
-	if (!p || !p->id || !p->stack || !p->argv || !p->argv[0] || !id_valid(p->id)) {
+	if (!p || !p->id || !p->stack || !p->argv || !p->argv[0] || !id_valid(p->id) ||
+	    (p->net == DYNO_NET_CALLBACK && !p->net_fn)) {
 		r = -EINVAL;
 		goto fail;
 	}
@@ -666,37 +726,38 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	if ((r = dyno_rootfs_plan(plan, p)) < 0)
 		goto fail;
 
+	/* v2: the cgroup comes first, and clone3 puts the child straight into it. v1 (no
+	 * CLONE_INTO_CGROUP): the cgroup is made while the child builds its root, and the child
+	 * moves itself in before it starts dyno-init. */
 	e.step = DYNO_STEP_CGROUP;
-	if ((r = dyno_cgroup_create(p->cgroup_root, p->id, &p->limits, &d->cg)) < 0)
+	enum dyno_cgroup_mode mode;
+	if ((r = dyno_cgroup_detect_root(p->cgroup_root, &mode)) < 0)
+		goto fail;
+	if (mode == DYNO_CGROUP_UNIFIED &&
+	    (r = dyno_cgroup_create(p->cgroup_root, p->id, &p->limits, &d->cg)) < 0)
 		goto fail;
 
 	e.step = DYNO_STEP_PREPARE;
 	if ((r = make_pipe(ctl)) < 0 ||
-	    (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) == -1 && (r = -errno)) ||
+	    (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_sock) == -1 &&
+	     (r = -errno)) ||
 	    (r = make_pipe(out)) < 0 || (r = make_pipe(err)) < 0)
 		goto fail;
 	plan->ctl_fd = ctl[1];
-	plan->sync_fd = sync_pipe[0];
+	plan->sync_fd = sync_sock[0];
 	plan->stdout_fd = out[1];
 	plan->stderr_fd = err[1];
 	plan->stdin_fd = p->stdin_fd;
 
-	int cgfd = dyno_cgroup_fd(d->cg);
-	bool self_attach = false;
-	if (cgfd < 0) {
-		self_attach = open_v1_tasks(p->cgroup_root, p->id, plan) == 0;
-		if (!self_attach)
-			close_v1_tasks(plan);
-	}
 	struct clone_args ca = {
-		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-			 CLONE_PIDFD,
+		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD |
+			 CLONE_CLEAR_SIGHAND,
 		.pidfd = (uint64_t)(uintptr_t)&d->pidfd,
 		.exit_signal = SIGCHLD,
 	};
-	if (cgfd >= 0) {
+	if (d->cg) {
 		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)cgfd;
+		ca.cgroup = (uint64_t)dyno_cgroup_fd(d->cg);
 	}
 	e.step = DYNO_STEP_CLONE;
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
@@ -708,43 +769,42 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 		dyno_child_main(plan); /* never returns */
 	d->pid = (pid_t)pid;
 	ctl[1] = safe_close(ctl[1]);
-	sync_pipe[0] = safe_close(sync_pipe[0]);
+	sync_sock[0] = safe_close(sync_sock[0]);
 	out[1] = safe_close(out[1]);
 	err[1] = safe_close(err[1]);
 	d->ctl_fd = TAKE_FD(ctl[0]);
 	d->out.fd = TAKE_FD(out[0]);
 	d->err.fd = TAKE_FD(err[0]);
 
-	close_v1_tasks(plan);
-	if (cgfd < 0 && !self_attach) {
+	/* The child is mounting its root now. In parallel: its network namespace (it waits for
+	 * that before /sys), the v1 cgroup, the network callback; then the go-ahead. */
+	e.step = DYNO_STEP_NET;
+	if ((r = make_netns(plan->loopback_up, &netns, &e.step)) < 0)
+		goto fail;
+	e.step = DYNO_STEP_SYNC;
+	if ((r = send_sync(sync_sock[1], DYNO_SYNC_NET, &netns, 1)) < 0)
+		goto fail;
+	if (!d->cg) {
+		e.step = DYNO_STEP_CGROUP;
+		if ((r = dyno_cgroup_create(p->cgroup_root, p->id, &p->limits, &d->cg)) < 0)
+			goto fail;
 		e.step = DYNO_STEP_CGROUP_ATTACH;
-		if ((r = dyno_cgroup_attach(d->cg, d->pid)) < 0)
+		if ((r = dyno_cgroup_open_self_attach(d->cg, plan->cg_tasks_fd,
+						      ELEMENTSOF(plan->cg_tasks_fd),
+						      &plan->n_cg_tasks)) < 0)
 			goto fail;
 	}
 	if (p->net == DYNO_NET_CALLBACK) {
 		e.step = DYNO_STEP_NET;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)d->pid);
-		_cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (nsfd == -1) {
-			r = -errno;
-			goto fail;
-		}
-		if (!p->net_fn) {
-			r = -EINVAL;
-			goto fail;
-		}
-		if ((r = p->net_fn(p->net_userdata, p->id, nsfd)) < 0)
+		if ((r = p->net_fn(p->net_userdata, p->id, netns)) < 0)
 			goto fail;
 	}
-	/* A child that failed before reading it has reported why: wait_started() reads that. */
+	netns = safe_close(netns);
 	e.step = DYNO_STEP_SYNC;
-	if (send(sync_pipe[1], "g", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE &&
-	    errno != ECONNRESET) {
-		r = -errno;
+	if ((r = send_sync(sync_sock[1], DYNO_SYNC_GO, plan->cg_tasks_fd, plan->n_cg_tasks)) < 0)
 		goto fail;
-	}
-	sync_pipe[1] = safe_close(sync_pipe[1]);
+	close_v1_tasks(plan);
+	sync_sock[1] = safe_close(sync_sock[1]);
 
 	if ((r = set_nonblock(d->ctl_fd)) < 0 || (r = set_nonblock(d->out.fd)) < 0 ||
 	    (r = set_nonblock(d->err.fd)) < 0)

@@ -39,7 +39,7 @@ enum dyno_step {
 	DYNO_STEP_CGROUP,       /* parent: creating the dyno's cgroup */
 	DYNO_STEP_CLONE,        /* parent: clone3 */
 	DYNO_STEP_CGROUP_ATTACH,/* moving the child into the cgroup (v1: the child, itself) */
-	DYNO_STEP_NET,          /* parent: the network callback */
+	DYNO_STEP_NET,          /* parent: the network namespace and the network callback */
 	DYNO_STEP_SYNC,         /* child: waiting for the parent */
 	DYNO_STEP_MOUNT_PRIVATE,/* child: making the mount tree private */
 	DYNO_STEP_TMPFS,        /* child: the per-dyno tmpfs */
@@ -50,8 +50,9 @@ enum dyno_step {
 	DYNO_STEP_PROC,         /* child: /proc and its masks */
 	DYNO_STEP_SYS,          /* child: /sys */
 	DYNO_STEP_PIVOT_ROOT,   /* child: pivot_root and detaching the old root */
+	DYNO_STEP_NET_JOIN,     /* child: entering the network namespace the parent made */
 	DYNO_STEP_HOSTNAME,     /* child: sethostname */
-	DYNO_STEP_LOOPBACK,     /* child: bringing lo up */
+	DYNO_STEP_LOOPBACK,     /* parent: bringing lo up in the new network namespace */
 	DYNO_STEP_CGROUPNS,     /* child: unshare(CLONE_NEWCGROUP) */
 	DYNO_STEP_RLIMITS,      /* child: setrlimit */
 	DYNO_STEP_STDIO,        /* child: stdin/stdout/stderr */

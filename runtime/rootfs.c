@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,10 +258,6 @@ static int plan_proc(struct dyno_plan *plan)
 	    (r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "proc", "/proc", "proc",
 		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0, false)) < 0)
 		return r;
-	/* Per network namespace: lets the unprivileged dyno bind $PORT whatever it is. */
-	if ((r = add(plan, DYNO_OP_WRITE_EXISTING, DYNO_STEP_PROC, NULL,
-		     "/proc/sys/net/ipv4/ip_unprivileged_port_start", NULL, 0, "0", 0, true)) < 0)
-		return r;
 	for (size_t i = 0; i < ELEMENTSOF(masked_files); i++)
 		if ((r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_PROC, "/dev/null", masked_files[i],
 			     NULL, MS_BIND, NULL, 0, true)) < 0)
@@ -398,7 +395,11 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 	    (r = add_write(plan, "/etc/resolv.conf", resolv)) < 0)
 		return r;
 
-	if ((r = plan_dev(plan)) < 0 || (r = plan_proc(plan)) < 0 || (r = plan_sys(plan)) < 0)
+	/* The network namespace comes as late as possible (the parent is making it meanwhile)
+	 * and before /sys, whose net class shows the devices of the mounting task's namespace. */
+	struct dyno_op join = { .kind = DYNO_OP_JOIN_NET, .step = DYNO_STEP_NET_JOIN };
+	if ((r = plan_dev(plan)) < 0 || (r = plan_proc(plan)) < 0 ||
+	    (r = dyno_plan_add(plan, &join)) < 0 || (r = plan_sys(plan)) < 0)
 		return r;
 	return add(plan, DYNO_OP_DETACH, DYNO_STEP_PIVOT_ROOT, NULL, HOST, NULL, 0, NULL, 0, false);
 }
@@ -467,13 +468,6 @@ static int apply_one(const struct dyno_plan *plan, const struct dyno_op *op)
 		r = write_all(fd, op->data);
 		close(fd);
 		return r;
-	case DYNO_OP_WRITE_EXISTING:
-		fd = open(op->dst, O_WRONLY | O_CLOEXEC);
-		if (fd == -1)
-			return -errno;
-		r = write_all(fd, op->data);
-		close(fd);
-		return r;
 	case DYNO_OP_CHOWN:
 		return RET_NERRNO(chown(op->dst, plan->uid, plan->gid));
 	case DYNO_OP_PIVOT:
@@ -484,6 +478,18 @@ static int apply_one(const struct dyno_plan *plan, const struct dyno_op *op)
 		if (umount2(op->dst, MNT_DETACH) == -1)
 			return -errno;
 		return RET_NERRNO(rmdir(op->dst));
+	case DYNO_OP_JOIN_NET: {
+		int ns;
+		size_t n;
+		if ((r = dyno_child_recv(plan, DYNO_SYNC_NET, &ns, 1, &n)) < 0 || n != 1) {
+			if (n == 1)
+				close(ns);
+			return r < 0 ? r : -ECANCELED;
+		}
+		r = RET_NERRNO(setns(ns, CLONE_NEWNET));
+		close(ns);
+		return r;
+	}
 	case DYNO_OP_MAX:
 		break;
 	}

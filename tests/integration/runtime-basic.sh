@@ -52,6 +52,14 @@ is "$("$DYNO" exec --net none -q --stack "$ROOT" --id "$id" -- 'echo $(hostname)
 	"$id 1" "hostname is the dyno id, in /etc/hosts"
 is "$(dx -- 'test -s /etc/resolv.conf || test -f /etc/resolv.conf && echo present')" "present" "/etc/resolv.conf provided"
 is "$(dx -- 'dynoprobe bind 80')" "bind: ok 0" "an unprivileged dyno can bind port 80"
+# The launcher makes the network namespace from its own thread while the child mounts: the
+# per-namespace settings land in the dyno's namespace, never in the host's, and /sys is
+# mounted once the child is in it.
+host_ports=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+is "$(dx -- 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start')" "0" "unprivileged ports in the dyno's namespace"
+is "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" "$host_ports" "the host's setting is untouched"
+is "$(dx -- 'ls /sys/class/net' | tr '\n' ' ')" "lo " "/sys shows the dyno's network devices only"
+is "$(dx -- 'cat /sys/class/net/lo/flags')" "0x9" "lo is up (IFF_UP|IFF_LOOPBACK)"
 
 # PID 1 reaps orphans.
 is "$(dx -- dynoprobe zombies 20)" "zombies: none left of 20" "PID 1 reaps 20 orphaned zombies"
