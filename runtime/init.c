@@ -6,9 +6,9 @@
  * graceful shutdown short). Built static and without sanitizers: it runs inside the dyno's
  * root, as the dyno's uid. */
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +28,16 @@ static void report(uint32_t type, enum dyno_step step, int error, int value)
 				     .value = value };
 	while (write(DYNO_INIT_CTL_FD, &msg, sizeof(msg)) == -1 && errno == EINTR)
 		;
+}
+
+/* The dyno started but its command could not: say which step failed, then end as a shell
+ * would (127: not found, 126: not runnable). */
+static int command_failed(enum dyno_step step, int error, int code)
+{
+	report(DYNO_INIT_MSG_STARTED, DYNO_STEP_NONE, 0, 0);
+	report(DYNO_INIT_MSG_ERROR, step, error, 0);
+	report(DYNO_INIT_MSG_EXITED, DYNO_STEP_NONE, 0, code << 8);
+	return code;
 }
 
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -63,33 +73,38 @@ int main(int argc, char **argv)
 		return 125;
 	}
 
-	pid_t pid = fork();
-	if (pid == -1) {
-		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_FORK_COMMAND, errno, 0);
-		return 125;
-	}
-	if (pid == 0) {
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (chdir("/app") == -1) {
-			report(DYNO_INIT_MSG_ERROR, DYNO_STEP_CHDIR, errno, 0);
-			_exit(126);
-		}
-		/* Profile scripts set exported variables for the command; the inner shell then
-		 * runs the command line (and execs its last simple command). */
-		static char prologue[] =
-			"for f in /app/.profile.d/*.sh; do if [ -r \"$f\" ]; then . \"$f\"; fi; "
-			"done; unset f; exec /bin/sh -c \"$1\"";
-		DIR *profile = opendir("/app/.profile.d");
-		char *direct[] = { "sh", "-c", argv[1], NULL };
-		char *sourced[] = { "sh", "-c", prologue, "sh", argv[1], NULL };
-		if (profile)
-			closedir(profile);
-		execve("/bin/sh", profile ? sourced : direct, environ);
-		report(DYNO_INIT_MSG_ERROR, DYNO_STEP_EXEC_COMMAND, errno, 0);
-		_exit(127);
-	}
+	/* The command starts in /app: ours first, and the shell inherits it. */
+	if (chdir("/app") == -1)
+		return command_failed(DYNO_STEP_CHDIR, errno, 126);
+	/* Profile scripts set exported variables for the command; the inner shell then runs the
+	 * command line (and execs its last simple command). */
+	static char prologue[] =
+		"for f in /app/.profile.d/*.sh; do if [ -r \"$f\" ]; then . \"$f\"; fi; "
+		"done; unset f; exec /bin/sh -c \"$1\"";
+	char *direct[] = { "sh", "-c", argv[1], NULL };
+	char *sourced[] = { "sh", "-c", prologue, "sh", argv[1], NULL };
+	int profile = open("/app/.profile.d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (profile >= 0)
+		close(profile);
+	/* posix_spawn: a vfork-style child with an empty signal mask, no page table copy. */
+	posix_spawnattr_t attr;
+	sigset_t none;
+	sigemptyset(&none);
+	pid_t pid;
+	int r = posix_spawnattr_init(&attr);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	if (r != 0)
+		return command_failed(DYNO_STEP_FORK_COMMAND, r, 125);
+	r = posix_spawn(&pid, "/bin/sh", NULL, &attr, profile >= 0 ? sourced : direct, environ);
+	posix_spawnattr_destroy(&attr);
+	if (r != 0)
+		return command_failed(r == ENOENT || r == EACCES || r == ENOEXEC
+					      ? DYNO_STEP_EXEC_COMMAND
+					      : DYNO_STEP_FORK_COMMAND,
+				      r, r == ENOENT ? 127 : 126);
 	report(DYNO_INIT_MSG_STARTED, DYNO_STEP_NONE, 0, pid);
 
 	bool stopping = false, main_done = false;

@@ -249,6 +249,10 @@ static void handle_msg(struct dyno *d, const struct dyno_init_msg *m)
 	case DYNO_INIT_MSG_EXITED:
 		d->have_cmd_status = true;
 		d->cmd_status = m->value;
+		/* The command's end is what the status describes; reading the cgroup now also
+		 * overlaps with dyno-init's exit, which takes the dyno's mounts down. */
+		if (d->cg && dyno_cgroup_stats(d->cg, &d->stats) == 0)
+			d->have_stats = true;
 		break;
 	}
 }
@@ -285,7 +289,7 @@ static void finish(struct dyno *d)
 	drain_stream(d, &d->err, 0);
 	drain_ctl(d);
 	if (d->cg) {
-		if (dyno_cgroup_stats(d->cg, &d->stats) == 0)
+		if (!d->have_stats && dyno_cgroup_stats(d->cg, &d->stats) == 0)
 			d->have_stats = true;
 		(void)dyno_cgroup_destroy(d->cg);
 		d->cg = NULL;
