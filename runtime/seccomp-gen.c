@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	_cleanup_free_ struct sock_filter *insns = NULL;
 	struct skipped skipped = { 0 };
-	size_t n;
+	size_t n = 0;
 	int r;
 
 	if (argc > 2) {
