@@ -99,7 +99,7 @@ struct dyno_plan *dyno_plan_free(struct dyno_plan *plan);
 char *dyno_plan_keep(struct dyno_plan *plan, char *s);
 int dyno_plan_add(struct dyno_plan *plan, const struct dyno_op *op);
 
-/* seccomp.c: the filter, built on the first call. */
+/* seccomp.c: the filter, compiled in at build time. */
 int dyno_seccomp_get(const struct sock_fprog **ret);
 /* seccomp.c: load prog into the calling thread (no allocation; raw seccomp(2)). */
 int dyno_seccomp_load(const struct sock_fprog *prog);

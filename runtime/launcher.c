@@ -780,14 +780,9 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	d->out.fd = TAKE_FD(out[0]);
 	d->err.fd = TAKE_FD(err[0]);
 
-	/* The child is mounting its root now. In parallel: its network namespace (it waits for
-	 * that before /sys), the v1 cgroup, the network callback; then the go-ahead. */
-	e.step = DYNO_STEP_NET;
-	if ((r = make_netns(plan->loopback_up, &netns, &e.step)) < 0)
-		goto fail;
-	e.step = DYNO_STEP_SYNC;
-	if ((r = send_sync(sync_sock[1], DYNO_SYNC_NET, &netns, 1)) < 0)
-		goto fail;
+	/* The child is mounting its root now (about 1 ms). In parallel: the v1 cgroup, then the
+	 * network namespace (the child waits for it before /sys, after detaching the host's
+	 * tree), the network callback; then the go-ahead. */
 	if (!d->cg) {
 		e.step = DYNO_STEP_CGROUP;
 		if ((r = dyno_cgroup_create(p->cgroup_root, p->id, &p->limits, &d->cg)) < 0)
@@ -798,6 +793,12 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 						      &plan->n_cg_tasks)) < 0)
 			goto fail;
 	}
+	e.step = DYNO_STEP_NET;
+	if ((r = make_netns(plan->loopback_up, &netns, &e.step)) < 0)
+		goto fail;
+	e.step = DYNO_STEP_SYNC;
+	if ((r = send_sync(sync_sock[1], DYNO_SYNC_NET, &netns, 1)) < 0)
+		goto fail;
 	if (p->net == DYNO_NET_CALLBACK) {
 		e.step = DYNO_STEP_NET;
 		if ((r = p->net_fn(p->net_userdata, p->id, netns)) < 0)

@@ -153,7 +153,7 @@ struct dyno;
 /* Start a dyno. Call it from a single-threaded process (the child between clone and exec
  * relies on it, STYLE.md). On success *ret is a running (or starting) dyno. On failure nothing is left
  * behind (no process, cgroup, mount, run dir) and, when ret_error is not NULL, it says which
- * step failed. The seccomp filter is built on the first call and reused by every later one. */
+ * step failed. The seccomp filter is compiled in at build time (runtime/seccomp-gen.c). */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);
 
 /* fds to poll for POLLIN (the dyno's pidfd, its control pipe and its output pipes); returns
@@ -189,7 +189,7 @@ const char *dyno_get_id(struct dyno *d);
  * Returns NULL. */
 struct dyno *dyno_free(struct dyno *d);
 
-/* The seccomp filter as classic BPF, built once per process (for tests and diagnostics). */
+/* The seccomp filter as classic BPF, compiled in at build time (for tests and diagnostics). */
 int dyno_seccomp_program(const void **ret_filter, size_t *ret_len);
 
 static inline void dyno_freep(struct dyno **d)

@@ -39,7 +39,8 @@ tests_unit_test_seccomp_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 tests_unit_test_seccomp_LDADD = libtap.a libdynoruntime.a libcommon.a $(SECCOMP_LIBS)
 TESTS += tests/unit/test-seccomp
 dyno_SOURCES += runtime/cli-exec.c
-dyno_LDADD += $(DYNORUNTIME_LIBS) $(NETNS_LIBS)
+# libcap and libnl statically where possible (configure: --disable-static-deps).
+dyno_LDADD += libdynoruntime.a libdynocgroup.a libnetns.a libcommon.a $(DYNO_DEP_LIBS)
 
 pkglibexec_PROGRAMS += dyno-init
 dyno_init_SOURCES = runtime/init.c runtime/init-proto.h

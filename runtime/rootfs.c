@@ -395,13 +395,19 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 	    (r = add_write(plan, "/etc/resolv.conf", resolv)) < 0)
 		return r;
 
-	/* The network namespace comes as late as possible (the parent is making it meanwhile)
-	 * and before /sys, whose net class shows the devices of the mounting task's namespace. */
-	struct dyno_op join = { .kind = DYNO_OP_JOIN_NET, .step = DYNO_STEP_NET_JOIN };
-	if ((r = plan_dev(plan)) < 0 || (r = plan_proc(plan)) < 0 ||
-	    (r = dyno_plan_add(plan, &join)) < 0 || (r = plan_sys(plan)) < 0)
+	if ((r = plan_dev(plan)) < 0 || (r = plan_proc(plan)) < 0)
 		return r;
-	return add(plan, DYNO_OP_DETACH, DYNO_STEP_PIVOT_ROOT, NULL, HOST, NULL, 0, NULL, 0, false);
+	/* The host's tree goes before the network namespace is needed: detaching it waits for an
+	 * RCU grace period, which overlaps with the parent still making the namespace. */
+	if ((r = add(plan, DYNO_OP_DETACH, DYNO_STEP_PIVOT_ROOT, NULL, HOST, NULL, 0, NULL, 0,
+		     false)) < 0)
+		return r;
+	/* The network namespace comes as late as possible and before /sys, whose net class shows
+	 * the devices of the mounting task's namespace. */
+	struct dyno_op join = { .kind = DYNO_OP_JOIN_NET, .step = DYNO_STEP_NET_JOIN };
+	if ((r = dyno_plan_add(plan, &join)) < 0)
+		return r;
+	return plan_sys(plan);
 }
 
 /* ---- child side: no allocation from here on ---- */
