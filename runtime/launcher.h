@@ -153,7 +153,16 @@ struct dyno;
 /* Start a dyno. Call it from a single-threaded process (the child between clone and exec
  * relies on it, STYLE.md). On success *ret is a running (or starting) dyno. On failure nothing is left
  * behind (no process, cgroup, mount, run dir) and, when ret_error is not NULL, it says which
- * step failed. The seccomp filter is compiled in at build time (runtime/seccomp-gen.c). */
+ * step failed. The seccomp filter is compiled in at build time (runtime/seccomp-gen.c).
+ *
+ * The work runs on two CPUs at once. clone3 makes the pid, mount, uts and ipc namespaces (on v2
+ * straight into the cgroup). While the child builds the root filesystem and detaches the
+ * host's tree, the parent makes the v1 cgroup and then the network namespace: a new network
+ * namespace is the costliest single step, so it is not a clone3 flag. To make it, the calling
+ * thread enters it for a moment (unshare, lo up, unprivileged ports) and comes back with setns;
+ * only that thread moves, and a failure to come back aborts. The parent then hands the
+ * namespace to the child with SCM_RIGHTS. The child enters it before it mounts /sys, moves
+ * itself into the cgroup, drops its privileges and executes dyno-init. */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);
 
 /* fds to poll for POLLIN (the dyno's pidfd, its control pipe and its output pipes); returns
