@@ -158,10 +158,10 @@ struct dyno;
  * The work runs on two CPUs at once. clone3 makes the pid, mount, uts and ipc namespaces (on v2
  * straight into the cgroup). While the child builds the root filesystem and detaches the
  * host's tree, the parent makes the v1 cgroup and then the network namespace: a new network
- * namespace is the costliest single step, so it is not a clone3 flag. To make it, the calling
- * thread enters it for a moment (unshare, lo up, unprivileged ports) and comes back with setns;
- * only that thread moves, and a failure to come back aborts. The parent then hands the
- * namespace to the child with SCM_RIGHTS. The child enters it before it mounts /sys, moves
+ * namespace is the costliest single step, so it is not a clone3 flag: a short-lived helper
+ * process born in it (sharing the caller's memory and fds while the caller waits for it) sets
+ * it up from inside (lo up, unprivileged ports) and leaves an fd; the calling thread never
+ * changes namespace. The parent then hands the namespace to the child with SCM_RIGHTS. The child enters it before it mounts /sys, moves
  * itself into the cgroup, drops its privileges and executes dyno-init. */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);
 
