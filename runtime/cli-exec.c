@@ -144,6 +144,11 @@ static int net_attach_cb(void *userdata, const char *id, int netns_fd)
 	return r;
 }
 
+static void release_lease(void *userdata, const char *id)
+{
+	(void)netns_detach(userdata, id);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -397,6 +402,8 @@ int cli_exec(int argc, char **argv)
 					dyno_step_to_string(e.step));
 			return 125;
 		}
+		/* Leftovers of `dyno exec`s that were SIGKILLed: gone now, while this dyno runs. */
+		(void)dyno_reconcile_oneshot(p.run_dir, NULL, net_ctx ? release_lease : NULL, net_ctx);
 		if (na.attached && !quiet) {
 			char addr[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &na.lease.addr, addr, sizeof(addr));

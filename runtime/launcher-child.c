@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -72,6 +73,23 @@ static int reset_signal_mask(void)
 	sigset_t none;
 	sigemptyset(&none);
 	return RET_NERRNO(sigprocmask(SIG_SETMASK, &none, NULL));
+}
+
+/* The uid change has just cleared the parent-death signal set at the start: set it again for
+ * good (dyno-init keeps it across its exec). A parent that died before this call sends nothing,
+ * so its pidfd is asked too. */
+static int die_with_parent(const struct dyno_plan *plan, enum dyno_step *ret_step)
+{
+	*ret_step = DYNO_STEP_PREPARE;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		return -errno;
+	struct pollfd pfd = { .fd = plan->parent_pidfd, .events = POLLIN };
+	int n = poll(&pfd, 1, 0);
+	if (n == -1)
+		return -errno;
+	if (n == 1)
+		_exit(137); /* nobody is left to report to */
+	return 0;
 }
 
 /* Move fd above the stdio and control slots so the dup2 calls below never clobber it. */
@@ -161,6 +179,8 @@ void dyno_child_main(const struct dyno_plan *plan)
 	umask(022);
 
 	if ((r = dyno_caps_drop(plan, &step)) < 0)
+		goto fail;
+	if (plan->kill_on_parent_death && (r = die_with_parent(plan, &step)) < 0)
 		goto fail;
 	step = DYNO_STEP_SECCOMP;
 	if ((r = dyno_seccomp_load(plan->seccomp)) < 0)

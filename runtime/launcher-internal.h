@@ -63,6 +63,7 @@ struct dyno_plan {
 	unsigned long nofile;
 	bool loopback_up; /* the parent brings lo up in the new network namespace */
 	bool kill_on_parent_death;
+	int parent_pidfd; /* kill_on_parent_death: the parent, to see whether it died already */
 
 	int init_fd;     /* dyno-init, O_RDONLY|O_CLOEXEC, run with execveat(AT_EMPTY_PATH) */
 	char **init_argv;
@@ -122,5 +123,14 @@ _Noreturn void dyno_child_main(const struct dyno_plan *plan);
 int dyno_child_recv(const struct dyno_plan *plan, char type, int *fds, size_t max, size_t *ret_n);
 /* Write one report to the control fd (no allocation). */
 void dyno_child_report(int fd, enum dyno_step step, int error);
+
+/* oneshot.c: the owner's lock of a one-shot dyno (<run_dir>/.oneshot/<id>, flock held for the
+ * dyno's life). *ret_stale: the lock file was left by a dead owner, whose cgroup and run dir
+ * dyno_oneshot_clean() removes. -EEXIST: a live owner has the id. */
+int dyno_oneshot_lock(const char *run_dir, const char *id, int *ret_fd, bool *ret_stale);
+/* Remove the lock file and release the lock (fd < 0: nothing). */
+void dyno_oneshot_unlock(const char *run_dir, const char *id, int fd);
+/* Remove a dead one-shot dyno's cgroup (killing what is left in it) and its run dir. */
+int dyno_oneshot_clean(const char *run_dir, const char *cgroup_root, const char *id);
 
 #endif

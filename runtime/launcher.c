@@ -41,6 +41,8 @@ struct dyno_partial {
 struct dyno {
 	char *id;
 	char *dyno_dir; /* <run_dir>/<id>: in the dyno's mount namespace, its tmpfs */
+	char *run_dir;
+	int oneshot_fd; /* one-shot dynos: the owner's lock (oneshot.c), -1 otherwise */
 	pid_t pid;
 	int pidfd;
 	int ctl_fd;
@@ -296,6 +298,8 @@ static void finish(struct dyno *d)
 	}
 	if (d->dyno_dir)
 		(void)rmdir(d->dyno_dir);
+	dyno_oneshot_unlock(d->run_dir, d->id, d->oneshot_fd);
+	d->oneshot_fd = -1;
 	d->state = DYNO_STATE_EXITED;
 	d->stop_deadline = 0;
 }
@@ -489,8 +493,10 @@ struct dyno *dyno_free(struct dyno *d)
 	safe_close(d->err.fd);
 	if (d->cg)
 		(void)dyno_cgroup_destroy(d->cg);
+	dyno_oneshot_unlock(d->run_dir, d->id, d->oneshot_fd);
 	free(d->id);
 	free(d->dyno_dir);
+	free(d->run_dir);
 	free(d);
 	return NULL;
 }
@@ -511,6 +517,11 @@ static int plan_prepare(const struct dyno_params *p, struct dyno_plan *plan)
 	plan->hostname = p->hostname ? p->hostname : p->id;
 	plan->loopback_up = p->net == DYNO_NET_NONE;
 	plan->kill_on_parent_death = p->kill_on_parent_death;
+	if (plan->kill_on_parent_death) {
+		plan->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		if (plan->parent_pidfd == -1)
+			return -errno;
+	}
 	if (strlen(plan->hostname) > 64)
 		return -EINVAL;
 
@@ -715,16 +726,17 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 		r = -ENOMEM;
 		goto fail;
 	}
-	plan->init_fd = plan->ctl_fd = plan->sync_fd = plan->stdin_fd = -1;
+	plan->init_fd = plan->ctl_fd = plan->sync_fd = plan->stdin_fd = plan->parent_pidfd = -1;
 	plan->stdout_fd = plan->stderr_fd = -1;
-	d->pidfd = d->ctl_fd = d->out.fd = d->err.fd = -1;
+	d->pidfd = d->ctl_fd = d->out.fd = d->err.fd = d->oneshot_fd = -1;
 	d->out.stream = DYNO_STREAM_STDOUT;
 	d->err.stream = DYNO_STREAM_STDERR;
 	d->max_bytes = p->output_bytes ? p->output_bytes : DYNO_DEFAULT_OUTPUT_BYTES;
 	d->state = DYNO_STATE_STARTING;
 	d->id = strdup(p->id);
 	const char *run_dir = p->run_dir ? p->run_dir : DYNOHOST_RUNDIR "/dynos";
-	if (!d->id || asprintf(&d->dyno_dir, "%s/%s", run_dir, p->id) < 0) {
+	d->run_dir = strdup(run_dir);
+	if (!d->id || !d->run_dir || asprintf(&d->dyno_dir, "%s/%s", run_dir, p->id) < 0) {
 		d->dyno_dir = NULL;
 		r = -ENOMEM;
 		goto fail;
@@ -735,6 +747,13 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	e.step = DYNO_STEP_RUN_DIR;
 	if ((r = mkdir_p(run_dir, 0755)) < 0)
 		goto fail;
+	if (p->kill_on_parent_death) {
+		bool stale;
+		if ((r = dyno_oneshot_lock(run_dir, p->id, &d->oneshot_fd, &stale)) < 0)
+			goto fail;
+		if (stale && (r = dyno_oneshot_clean(run_dir, p->cgroup_root, p->id)) < 0)
+			goto fail;
+	}
 	if (mkdir(d->dyno_dir, 0700) == -1) {
 		r = -errno;
 		free(d->dyno_dir); /* not ours: another dyno with this id */

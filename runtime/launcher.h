@@ -198,6 +198,15 @@ const char *dyno_get_id(struct dyno *d);
  * Returns NULL. */
 struct dyno *dyno_free(struct dyno *d);
 
+/* One-shot dynos (kill_on_parent_death) die with their owner; an owner that was SIGKILLed
+ * leaves their cgroup and run dir behind. Remove those of dead owners under run_dir (NULL: the
+ * default) and cgroup_root (NULL: /sys/fs/cgroup); cleaned, when not NULL, hears each id (to
+ * release its network lease, say). Dynos of live owners and of the host service are not
+ * touched. Returns how many were removed, or the first -errno. A later launch of the same id
+ * removes them too. */
+int dyno_reconcile_oneshot(const char *run_dir, const char *cgroup_root,
+			   void (*cleaned)(void *userdata, const char *id), void *userdata);
+
 /* The seccomp filter as classic BPF, compiled in at build time (for tests and diagnostics). */
 int dyno_seccomp_program(const void **ret_filter, size_t *ret_len);
 

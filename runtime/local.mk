@@ -20,7 +20,7 @@ CGROUP2_TESTS = tests/integration/cgroup-layer
 noinst_LIBRARIES += libdynoruntime.a
 libdynoruntime_a_SOURCES = runtime/launcher.c runtime/launcher.h runtime/launcher-internal.h \
 	runtime/launcher-child.c runtime/rootfs.c runtime/seccomp.c runtime/caps.c runtime/env.c \
-	runtime/sizes.c runtime/init-proto.h
+	runtime/sizes.c runtime/oneshot.c runtime/init-proto.h
 libdynoruntime_a_CFLAGS = $(AM_CFLAGS) $(CAP_CFLAGS)
 DYNORUNTIME_LIBS = libdynoruntime.a libdynocgroup.a libcommon.a $(CAP_LIBS)
 # The seccomp filter is compiled at build time: runtime/seccomp-gen holds the rules and writes

@@ -66,6 +66,7 @@ struct dyno_plan *dyno_plan_free(struct dyno_plan *plan)
 	strv_free(plan->init_argv);
 	strv_free(plan->init_envp);
 	safe_close(plan->init_fd);
+	safe_close(plan->parent_pidfd);
 	for (size_t i = 0; i < plan->n_cg_tasks; i++)
 		safe_close(plan->cg_tasks_fd[i]);
 	if (plan->caps_empty)

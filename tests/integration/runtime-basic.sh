@@ -179,6 +179,40 @@ else
 	tap_skip "no thin/curl/nsenter"
 fi
 
+# A SIGKILLed `dyno exec` takes its dyno with it but cannot remove the dyno's cgroup and run
+# dir; the next launch does, and never touches a dyno whose launcher still runs.
+cg_of() { ls -d /sys/fs/cgroup/pids/dynohost/"$1" /sys/fs/cgroup/dynohost/"$1" 2>/dev/null | head -1; }
+cg_empty() { [ -z "$(cat "$1"/cgroup.procs 2>/dev/null)" ]; }
+launch_and_kill() { # ID: start a dyno, SIGKILL its launcher, wait until the dyno is gone
+	local out=$RT_TMP/$1.out pid i cg
+	"$DYNO" exec --net none -q --stack "$ROOT" --id "$1" -- 'echo ready; exec sleep 100' >"$out" 2>&1 &
+	pid=$!
+	wait_for "$out" '^ready$' || return 1
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	cg=$(cg_of "$1")
+	for ((i = 0; i < 500; i++)); do cg_empty "$cg" && return 0; sleep 0.02; done
+	return 1
+}
+killed=$RT_PREFIX-killed
+ok "a SIGKILLed launcher's dyno dies with it" launch_and_kill "$killed"
+ok "and leaves its cgroup, run dir and lock behind" \
+	test -n "$(cg_of "$killed")" -a -d "$DYNOHOST_RUN_DIR/$killed" -a -e "$DYNOHOST_RUN_DIR/.oneshot/$killed"
+live_out=$RT_TMP/live.out
+"$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-live" -- 'echo ready; exec sleep 100' >"$live_out" 2>&1 &
+live=$!
+wait_for "$live_out" '^ready$'
+is "$(dx -- echo next)" "next" "the next launch runs"
+ok "and removed the dead launcher's cgroup" test -z "$(cg_of "$killed")"
+ok "run dir and lock" test ! -e "$DYNOHOST_RUN_DIR/$killed" -a ! -e "$DYNOHOST_RUN_DIR/.oneshot/$killed"
+ok "a running launcher's dyno is untouched" test -n "$(cg_of "$RT_PREFIX-live")" -a -d "$DYNOHOST_RUN_DIR/$RT_PREFIX-live"
+kill -TERM "$live"
+wait "$live"
+ok "launch_and_kill again" launch_and_kill "$killed"
+is "$("$DYNO" exec --net none -q --stack "$ROOT" --id "$killed" -- echo again 2>&1)" "again" \
+	"the same id launches again over a dead launcher's leftovers"
+is "$(ls -A "$DYNOHOST_RUN_DIR/.oneshot" | wc -l)" 0 "no launcher locks left"
+
 is "$(ls "$DYNOHOST_RUN_DIR" | wc -l)" 0 "no run dirs left"
 is "$(rt_leftover_cgroups)" 0 "no cgroups left"
 is "$(rt_leftover_mounts)" 0 "no mounts left"
