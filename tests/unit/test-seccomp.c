@@ -68,6 +68,21 @@ static const unsigned long ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIP
 					  CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID };
 
 #define TIOCSTI_NR 0x5412UL
+
+/* fork(); the child runs under the dyno's filter alone (exit 10 when it cannot load it). */
+static pid_t fork_with_dyno_filter(void)
+{
+	const struct sock_fprog *dyno;
+	if (dyno_seccomp_get(&dyno) < 0)
+		tap_bail("dyno_seccomp_get");
+	pid_t pid = fork();
+	if (pid == -1)
+		tap_bail("fork: %m");
+	if (pid == 0 &&
+	    (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 || dyno_seccomp_load(dyno) < 0))
+		_exit(10);
+	return pid;
+}
 #define MAX_PROBES 128
 
 /* One system call a child makes, and what it must answer (0: success, else an errno). */
@@ -219,17 +234,9 @@ static void test_arch_check(const struct sock_filter *f, size_t n)
 static void test_foreign_abi(void)
 {
 #if defined(__x86_64__) && !defined(__ILP32__)
-	const struct sock_fprog *dyno;
 	for (int kind = 0; kind < 2; kind++) {
-		if (dyno_seccomp_get(&dyno) < 0)
-			tap_bail("dyno_seccomp_get");
-		pid_t pid = fork();
-		if (pid == -1)
-			tap_bail("fork: %m");
+		pid_t pid = fork_with_dyno_filter();
 		if (pid == 0) {
-			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-			    dyno_seccomp_load(dyno) < 0)
-				_exit(10);
 			if (kind == 0) {
 				long ret = 20; /* i386 getpid */
 				__asm__ volatile("int $0x80" : "+a"(ret) : : "memory");
@@ -258,15 +265,8 @@ static void *thread_main(void *arg)
  * says ENOSYS and libc falls back to clone). */
 static void test_allowed_processes(void)
 {
-	const struct sock_fprog *dyno;
-	if (dyno_seccomp_get(&dyno) < 0)
-		tap_bail("dyno_seccomp_get");
-	pid_t pid = fork();
-	if (pid == -1)
-		tap_bail("fork: %m");
+	pid_t pid = fork_with_dyno_filter();
 	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 || dyno_seccomp_load(dyno) < 0)
-			_exit(10);
 		pid_t c = fork();
 		if (c == -1)
 			_exit(11);
