@@ -3,6 +3,7 @@
 #ifndef DYNOHOST_RUNTIME_INIT_PROTO_H
 #define DYNOHOST_RUNTIME_INIT_PROTO_H
 
+#include <signal.h>
 #include <stdint.h>
 
 /* The fd number the control pipe has in dyno-init. */
@@ -13,6 +14,12 @@ enum dyno_init_msg_type {
 	DYNO_INIT_MSG_STARTED,   /* the command runs as value (pid inside the dyno) */
 	DYNO_INIT_MSG_EXITED,    /* the command ended: value is its wait status */
 };
+
+/* dyno-init's argv: "dyno-init" PID, where PID (in the dyno's pid namespace) is the command,
+ * which the launcher's child forked just before it became dyno-init. The child blocks these
+ * signals before the fork, and dyno-init reads them from a signalfd: a SIGCHLD or a stop that
+ * comes in between stays pending across the exec. The command starts with none blocked. */
+#define DYNO_INIT_SIGNALS { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 }
 
 struct dyno_init_msg {
 	uint32_t type;

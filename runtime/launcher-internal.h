@@ -66,8 +66,8 @@ struct dyno_plan {
 	int parent_pidfd; /* kill_on_parent_death: the parent, to see whether it died already */
 
 	int init_fd;     /* dyno-init, O_RDONLY|O_CLOEXEC, run with execveat(AT_EMPTY_PATH) */
-	char **init_argv;
-	char **init_envp;
+	char *script;    /* the command line, run by /bin/sh -c */
+	char **init_envp; /* the dyno's environment, the command's and dyno-init's */
 
 	/* fds the child moves into place (all O_CLOEXEC in the parent). */
 	int stdin_fd, stdout_fd, stderr_fd;

@@ -63,7 +63,7 @@ struct dyno_plan *dyno_plan_free(struct dyno_plan *plan)
 	free(plan->ops);
 	free(plan->mount_dir);
 	free(plan->dyno_dir);
-	strv_free(plan->init_argv);
+	free(plan->script);
 	strv_free(plan->init_envp);
 	safe_close(plan->init_fd);
 	safe_close(plan->parent_pidfd);
