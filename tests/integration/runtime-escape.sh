@@ -102,6 +102,11 @@ attempt caps "caps: CapInh=0000000000000000 CapPrm=0000000000000000 CapEff=00000
 got=$(dx -- dynoprobe-suid id 2>&1)
 is "$got" "id: uid=10000 euid=10000 gid=10000 egid=10000" "a setuid-root binary gives no root"
 
+# The command and dyno-init start at once; the control pipe to the launcher stays with PID 1.
+is "$(dx -- 'test -e /proc/$$/fd/3 && echo leaked: $(ls -l /proc/$$/fd/3) || echo none')" "none" \
+	"the command holds no fd of the launcher (the control pipe is PID 1's)"
+is "$(dx -- 'grep SigBlk /proc/$$/status')" "SigBlk:	0000000000000000" "the command starts with no signal blocked"
+
 # Other ABIs are killed by the filter (SIGSYS = 31: exit 159).
 is "$(dx_status -- dynoprobe x32)" 159 "x32 system call: killed by SIGSYS"
 is "$(dx_status -- dynoprobe int80)" 159 "i386 int 0x80: killed by SIGSYS"
