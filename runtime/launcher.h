@@ -161,8 +161,9 @@ struct dyno;
  * namespace is the costliest single step, so it is not a clone3 flag: a short-lived helper
  * process born in it (sharing the caller's memory and fds while the caller waits for it) sets
  * it up from inside (lo up, unprivileged ports) and leaves an fd; the calling thread never
- * changes namespace. The parent then hands the namespace to the child with SCM_RIGHTS. The child enters it before it mounts /sys, moves
- * itself into the cgroup, drops its privileges and executes dyno-init. */
+ * changes namespace. The parent then hands the namespace to the child with SCM_RIGHTS. The
+ * child enters it before it mounts /sys, moves itself into the cgroup and drops its
+ * privileges; then it forks the command and executes dyno-init, so the two execs run at once. */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);
 
 /* fds to poll for POLLIN (the dyno's pidfd, its control pipe and its output pipes); returns
