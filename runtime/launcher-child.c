@@ -68,12 +68,17 @@ int dyno_child_recv(const struct dyno_plan *plan, char type, int *fds, size_t ma
 	return 0;
 }
 
-static int reset_signal_mask(void)
+/* Handlers are back to SIG_DFL already (CLONE_CLEAR_SIGHAND); the mask is inherited. Block
+ * exactly the signals dyno-init takes over: a stop that comes while the dyno is being set up
+ * stays pending (PID 1 of a namespace would drop it at SIG_DFL) and reaches the command. */
+static int set_signal_mask(void)
 {
-	/* Handlers are back to SIG_DFL already (CLONE_CLEAR_SIGHAND); the mask is inherited. */
-	sigset_t none;
-	sigemptyset(&none);
-	return RET_NERRNO(sigprocmask(SIG_SETMASK, &none, NULL));
+	static const int handed_over[] = DYNO_INIT_SIGNALS;
+	sigset_t mask;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ELEMENTSOF(handed_over); i++)
+		sigaddset(&mask, handed_over[i]);
+	return RET_NERRNO(sigprocmask(SIG_SETMASK, &mask, NULL));
 }
 
 /* The uid change has just cleared the parent-death signal set at the start: set it again for
@@ -103,24 +108,18 @@ static char *format_pid(char buf[static 16], pid_t pid)
 	return p;
 }
 
-/* Fork the command (no atfork handlers, no allocation) with the signals dyno-init
- * takes over blocked until it has them; the command itself starts with none blocked, in /app,
- * as /bin/sh -c SCRIPT (after /app/.profile.d/ *.sh when there is such a directory). It must not
- * keep the control pipe: a command that could write to it could forge dyno-init's reports. */
+/* Fork the command (no atfork handlers, no allocation); the signals dyno-init takes over stay
+ * blocked here until it has them (set_signal_mask()). The command starts with none blocked, in
+ * /app, as /bin/sh -c SCRIPT (after /app/.profile.d/ *.sh when there is such a directory). It
+ * must not keep the control pipe: a command that could write to it could forge dyno-init's
+ * reports. */
 static int start_command(const struct dyno_plan *plan, enum dyno_step *ret_step, pid_t *ret_pid)
 {
-	static const int handed_over[] = DYNO_INIT_SIGNALS;
 	static char prologue[] =
 		"for f in /app/.profile.d/*.sh; do if [ -r \"$f\" ]; then . \"$f\"; fi; "
 		"done; unset f; exec /bin/sh -c \"$1\"";
-	sigset_t mask, none;
-	sigemptyset(&mask);
+	sigset_t none;
 	sigemptyset(&none);
-	for (size_t i = 0; i < ELEMENTSOF(handed_over); i++)
-		sigaddset(&mask, handed_over[i]);
-	*ret_step = DYNO_STEP_INIT;
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		return -errno;
 	*ret_step = DYNO_STEP_CHDIR;
 	if (chdir("/app") == -1)
 		return -errno;
@@ -190,7 +189,7 @@ void dyno_child_main(const struct dyno_plan *plan)
 		r = -errno;
 		goto fail;
 	}
-	if ((r = reset_signal_mask()) < 0)
+	if ((r = set_signal_mask()) < 0)
 		goto fail;
 	umask(0);
 	/* Meanwhile the parent makes the network namespace (which the root's plan enters before

@@ -151,9 +151,9 @@ struct dyno_line {
 struct dyno;
 
 /* Start a dyno. Call it from a single-threaded process (the child between clone and exec
- * relies on it, STYLE.md). On success *ret is a running (or starting) dyno. On failure nothing is left
- * behind (no process, cgroup, mount, run dir) and, when ret_error is not NULL, it says which
- * step failed. The seccomp filter is compiled in at build time (runtime/seccomp-gen.c).
+ * relies on it, STYLE.md). On success *ret is a running (or starting) dyno. On failure nothing
+ * is left behind (no process, cgroup, mount, run dir) and, when ret_error is not NULL, it says
+ * which step failed. The seccomp filter is compiled in at build time (runtime/seccomp-gen.c).
  *
  * The work runs on two CPUs at once. clone3 makes the pid, mount, uts and ipc namespaces (on v2
  * straight into the cgroup). While the child builds the root filesystem and detaches the
