@@ -62,9 +62,10 @@ enum dyno_step {
 	DYNO_STEP_SECCOMP,      /* child: loading the seccomp filter */
 	DYNO_STEP_EXEC_INIT,    /* child: executing dyno-init */
 	DYNO_STEP_INIT,         /* dyno-init: its own setup */
-	DYNO_STEP_FORK_COMMAND, /* dyno-init: forking the command */
-	DYNO_STEP_CHDIR,        /* dyno-init: chdir /app */
-	DYNO_STEP_EXEC_COMMAND, /* dyno-init: executing /bin/sh -c */
+	DYNO_STEP_FORK_COMMAND, /* child: forking the command (just before it executes dyno-init) */
+	DYNO_STEP_CHDIR,        /* child: chdir /app */
+	DYNO_STEP_EXEC_COMMAND, /* the command's process: executing /bin/sh -c. Not a failed
+				 * launch: the dyno runs, and the command ends with 127 or 126. */
 	DYNO_STEP_MAX,
 };
 const char *dyno_step_to_string(enum dyno_step step);
