@@ -1,5 +1,6 @@
 /* The control pipe between a dyno's PID 1 (dyno-init, and the launcher's child before it) and
- * the launcher: fixed-size records, each written with one write(2) (atomic below PIPE_BUF). */
+ * the launcher: fixed-size records, each written with one write(2) (atomic below PIPE_BUF).
+ * The command's process holds it only until its exec, to report a failed one. */
 #ifndef DYNOHOST_RUNTIME_INIT_PROTO_H
 #define DYNOHOST_RUNTIME_INIT_PROTO_H
 
