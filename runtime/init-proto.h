@@ -1,6 +1,5 @@
 /* The control pipe between a dyno's PID 1 (dyno-init, and the launcher's child before it) and
- * the launcher: fixed-size records, each written with one write(2) (atomic below PIPE_BUF).
- * The command's process holds it only until its exec, to report a failed one. */
+ * the launcher: fixed-size records, each written with one write(2) (atomic below PIPE_BUF). */
 #ifndef DYNOHOST_RUNTIME_INIT_PROTO_H
 #define DYNOHOST_RUNTIME_INIT_PROTO_H
 
@@ -16,10 +15,9 @@ enum dyno_init_msg_type {
 	DYNO_INIT_MSG_EXITED,    /* the command ended: value is its wait status */
 };
 
-/* dyno-init's argv: "dyno-init" PID, where PID (in the dyno's pid namespace) is the command,
- * which the launcher's child forked just before it became dyno-init. The child blocks these
- * signals before the fork, and dyno-init reads them from a signalfd: a SIGCHLD or a stop that
- * comes in between stays pending across the exec. The command starts with none blocked. */
+/* dyno-init's argv: "dyno-init" SCRIPT. The launcher's child blocks these signals from its
+ * start and dyno-init reads them from a signalfd, so a stop that comes while the dyno is set up
+ * stays pending across the exec. The command starts with none blocked. */
 #define DYNO_INIT_SIGNALS { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 }
 
 struct dyno_init_msg {

@@ -98,56 +98,6 @@ static int die_with_parent(const struct dyno_plan *plan, enum dyno_step *ret_ste
 	return 0;
 }
 
-static char *format_pid(char buf[static 16], pid_t pid)
-{
-	char *p = buf + 15;
-	*p = 0;
-	do
-		*--p = (char)('0' + pid % 10);
-	while ((pid /= 10) > 0 && p > buf);
-	return p;
-}
-
-/* Fork the command (no atfork handlers, no allocation); the signals dyno-init takes over stay
- * blocked here until it has them (set_signal_mask()). The command starts with none blocked, in
- * /app, as /bin/sh -c SCRIPT (after /app/.profile.d/ *.sh when there is such a directory). It
- * must not keep the control pipe: a command that could write to it could forge dyno-init's
- * reports. */
-static int start_command(const struct dyno_plan *plan, enum dyno_step *ret_step, pid_t *ret_pid)
-{
-	static char prologue[] =
-		"for f in /app/.profile.d/*.sh; do if [ -r \"$f\" ]; then . \"$f\"; fi; "
-		"done; unset f; exec /bin/sh -c \"$1\"";
-	sigset_t none;
-	sigemptyset(&none);
-	*ret_step = DYNO_STEP_CHDIR;
-	if (chdir("/app") == -1)
-		return -errno;
-
-	/* _Fork: no atfork handlers, no locks (async-signal-safe), and clone rather than clone3,
-	 * which the filter, on already, answers with ENOSYS. */
-	*ret_step = DYNO_STEP_FORK_COMMAND;
-	pid_t pid = _Fork();
-	if (pid == -1)
-		return -errno;
-	if (pid > 0) {
-		*ret_pid = (pid_t)pid;
-		return 0;
-	}
-	int profile = open("/app/.profile.d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (profile >= 0)
-		close(profile);
-	char *direct[] = { "sh", "-c", plan->script, NULL };
-	char *sourced[] = { "sh", "-c", prologue, "sh", plan->script, NULL };
-	if (fcntl(DYNO_INIT_CTL_FD, F_SETFD, FD_CLOEXEC) == 0 &&
-	    sigprocmask(SIG_SETMASK, &none, NULL) == 0)
-		execve("/bin/sh", profile >= 0 ? sourced : direct, plan->init_envp);
-	/* Not a launch failure: the dyno runs and its command ends as a shell would say. */
-	int e = errno;
-	dyno_child_report(DYNO_INIT_CTL_FD, DYNO_STEP_EXEC_COMMAND, e);
-	_exit(e == ENOENT ? 127 : 126);
-}
-
 /* Move fd above the stdio and control slots so the dup2 calls below never clobber it. */
 static int lift(int fd)
 {
@@ -241,13 +191,10 @@ void dyno_child_main(const struct dyno_plan *plan)
 	step = DYNO_STEP_SECCOMP;
 	if ((r = dyno_seccomp_load(plan->seccomp)) < 0)
 		goto fail;
-
-	/* The command starts now, while this process becomes dyno-init: both execs run at once. */
-	pid_t cmd;
-	if ((r = start_command(plan, &step, &cmd)) < 0)
-		goto fail;
-	char pid_arg[16];
-	char *init_argv[] = { "dyno-init", format_pid(pid_arg, cmd), NULL };
+	/* dyno-init starts the command only once it is itself out of the dyno's reach (not
+	 * dumpable): forking the command here, to overlap the two execs, left a moment in which
+	 * the command could ptrace PID 1 (an exec makes a process dumpable again). */
+	char *init_argv[] = { "dyno-init", plan->script, NULL };
 	step = DYNO_STEP_EXEC_INIT;
 	syscall(SYS_execveat, init_fd, "", init_argv, plan->init_envp, AT_EMPTY_PATH);
 	r = -errno;

@@ -62,10 +62,10 @@ enum dyno_step {
 	DYNO_STEP_SECCOMP,      /* child: loading the seccomp filter */
 	DYNO_STEP_EXEC_INIT,    /* child: executing dyno-init */
 	DYNO_STEP_INIT,         /* dyno-init: its own setup */
-	DYNO_STEP_FORK_COMMAND, /* child: forking the command (just before it executes dyno-init) */
-	DYNO_STEP_CHDIR,        /* child: chdir /app */
-	DYNO_STEP_EXEC_COMMAND, /* the command's process: executing /bin/sh -c. Not a failed
-				 * launch: the dyno runs, and the command ends with 127 or 126. */
+	DYNO_STEP_FORK_COMMAND, /* dyno-init: starting the command */
+	DYNO_STEP_CHDIR,        /* dyno-init: chdir /app */
+	DYNO_STEP_EXEC_COMMAND, /* dyno-init: executing /bin/sh -c. Not a failed launch: the
+				 * dyno runs, and the command ends with 127 or 126. */
 	DYNO_STEP_MAX,
 };
 const char *dyno_step_to_string(enum dyno_step step);
@@ -163,8 +163,8 @@ struct dyno;
  * process born in it (sharing the caller's memory and fds while the caller waits for it) sets
  * it up from inside (lo up, unprivileged ports) and leaves an fd; the calling thread never
  * changes namespace. The parent then hands the namespace to the child with SCM_RIGHTS. The
- * child enters it before it mounts /sys, moves itself into the cgroup and drops its
- * privileges; then it forks the command and executes dyno-init, so the two execs run at once. */
+ * child enters it before it mounts /sys, moves itself into the cgroup, drops its privileges
+ * and executes dyno-init, which makes itself non-dumpable and starts the command. */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);
 
 /* fds to poll for POLLIN (the dyno's pidfd, its control pipe and its output pipes); returns
