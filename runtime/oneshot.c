@@ -1,9 +1,10 @@
 /* One-shot dynos (kill_on_parent_death, as `dyno exec` runs them) die with their owner, but an
  * owner that is SIGKILLed cannot remove the dyno's cgroup and run dir. So the owner of each
- * one-shot dyno holds an exclusive flock on <run_dir>/.oneshot/<id> for the dyno's life. A lock
- * that can be taken belongs to a dead owner, and its leftovers can be removed by anyone: by the
- * next launch of the same id, or by dyno_reconcile_oneshot(). Dynos of the host service have no
- * lock file and are never touched here. */
+ * one-shot dyno holds an exclusive flock on <run_dir>/.oneshot/<id> (the file holds its pid)
+ * for the dyno's life. A lock that can be taken on a complete (non-empty) file belongs to a dead
+ * owner, and its leftovers can be removed by anyone: by the next launch of the same id, or by
+ * dyno_reconcile_oneshot(). Dynos of the host service have no lock file and are never touched
+ * here. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,9 +64,19 @@ int dyno_oneshot_lock(const char *run_dir, const char *id, int *ret_fd, bool *re
 	for (unsigned attempt = 0; attempt < 8; attempt++) {
 		int fd = openat(dir, id, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			/* Nobody else can have it yet: the file is new. */
-			if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-				int r = -errno;
+			/* The file is new. A reconciler may hold its lock for a moment (it leaves
+			 * an empty file alone): wait for it. Our pid marks the file complete. */
+			char pid[24];
+			int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+			int r = 0;
+			while (flock(fd, LOCK_EX) == -1)
+				if (errno != EINTR) {
+					r = -errno;
+					break;
+				}
+			if (r == 0)
+				r = fd_write_all(fd, pid, (size_t)len);
+			if (r < 0) {
 				close(fd);
 				(void)unlinkat(dir, id, 0);
 				return r;
@@ -139,6 +150,12 @@ int dyno_reconcile_oneshot(const char *run_dir, const char *cgroup_root,
 			continue;
 		int fd;
 		int r = try_lock(dir, de->d_name, &fd);
+		struct stat st;
+		if (r == 1 && (fstat(fd, &st) == -1 || st.st_size == 0)) {
+			/* Empty: its owner is between creating and locking it. */
+			close(fd);
+			r = 0;
+		}
 		if (r == 1) {
 			r = dyno_oneshot_clean(run_dir, cgroup_root, de->d_name);
 			if (r == 0) {
