@@ -211,6 +211,17 @@ wait "$live"
 ok "launch_and_kill again" launch_and_kill "$killed"
 is "$("$DYNO" exec --net none -q --stack "$ROOT" --id "$killed" -- echo again 2>&1)" "again" \
 	"the same id launches again over a dead launcher's leftovers"
+# Launchers that start together each reconcile the others' locks: none takes a live one for dead.
+pids=()
+for ((i = 0; i < 12; i++)); do
+	"$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-par$i" -- 'echo ok' >"$RT_TMP/par$i.out" 2>&1 &
+	pids+=($!)
+done
+failed=0
+for ((i = 0; i < 12; i++)); do
+	wait "${pids[i]}" && [ "$(cat "$RT_TMP/par$i.out")" = ok ] || failed=$((failed + 1))
+done
+is "$failed" 0 "12 launchers started together all run their dyno"
 is "$(ls -A "$DYNOHOST_RUN_DIR/.oneshot" | wc -l)" 0 "no launcher locks left"
 
 is "$(ls "$DYNOHOST_RUN_DIR" | wc -l)" 0 "no run dirs left"
