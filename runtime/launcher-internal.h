@@ -31,6 +31,7 @@ enum dyno_op_kind {
 	DYNO_OP_PIVOT,     /* pivot_root(dst, dst/.host), chdir / */
 	DYNO_OP_DETACH,    /* umount2(dst, MNT_DETACH), rmdir dst */
 	DYNO_OP_JOIN_NET,  /* receive the dyno's network namespace from the parent, enter it */
+	DYNO_OP_LOOPBACK_UP, /* bring lo up (in the dyno's network namespace) */
 	DYNO_OP_MAX,
 };
 
@@ -61,7 +62,7 @@ struct dyno_plan {
 	uid_t uid;
 	gid_t gid;
 	unsigned long nofile;
-	bool loopback_up; /* the parent brings lo up in the new network namespace */
+	bool loopback_up; /* the child brings lo up once it is in the network namespace */
 	bool kill_on_parent_death;
 	int parent_pidfd; /* kill_on_parent_death: the parent, to see whether it died already */
 

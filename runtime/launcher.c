@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -569,20 +567,6 @@ static void close_v1_tasks(struct dyno_plan *plan)
 	plan->n_cg_tasks = 0;
 }
 
-static int loopback_up(void)
-{
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s == -1)
-		return -errno;
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
-		return -errno;
-	ifr.ifr_flags |= IFF_UP;
-	return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
-}
-
 /* Per network namespace: lets the dyno's unprivileged uid bind $PORT whatever it is. */
 static int unprivileged_ports(void)
 {
@@ -594,7 +578,6 @@ static int unprivileged_ports(void)
 }
 
 struct netns_job {
-	bool lo_up;
 	int fd;               /* out: the new namespace, O_CLOEXEC, in our fd table */
 	int error;            /* out: 0 or -errno */
 	enum dyno_step step;  /* out: where it failed */
@@ -611,23 +594,18 @@ static int netns_job_run(void *arg)
 		job->error = -errno;
 		return 1;
 	}
-	if (job->lo_up) {
-		job->step = DYNO_STEP_LOOPBACK;
-		if ((job->error = loopback_up()) < 0)
-			return 1;
-	}
-	job->step = DYNO_STEP_NET;
 	job->error = unprivileged_ports();
 	return job->error < 0;
 }
 
 /* The dyno's network namespace, made while the child builds its root: a new network namespace
  * is the costliest single step of a launch (~0.6 ms here), so it is not one of clone3's flags.
- * A helper process born in it sets it up from inside (lo up when asked, unprivileged ports)
- * and leaves us an fd; the calling thread never changes namespace. */
-static int make_netns(bool lo_up, int *ret_fd, enum dyno_step *ret_step)
+ * A helper process born in it sets what only a process inside can (the sysctl: /proc/sys/net
+ * is the reader's namespace's) and leaves us an fd; the calling thread never changes namespace.
+ * The child brings lo up once it is in, while we make the cgroup. */
+static int make_netns(int *ret_fd, enum dyno_step *ret_step)
 {
-	struct netns_job job = { .lo_up = lo_up, .fd = -1, .step = DYNO_STEP_NET };
+	struct netns_job job = { .fd = -1, .step = DYNO_STEP_NET };
 	_Alignas(16) char stack[32768];
 	pid_t pid = clone(netns_job_run, stack + sizeof(stack),
 			  CLONE_VM | CLONE_FILES | CLONE_VFORK | CLONE_NEWNET, &job);
@@ -828,9 +806,15 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 	d->out.fd = TAKE_FD(out[0]);
 	d->err.fd = TAKE_FD(err[0]);
 
-	/* The child is mounting its root now (about 1 ms). In parallel: the v1 cgroup, then the
-	 * network namespace (the child waits for it before /sys, after detaching the host's
-	 * tree), the network callback; then the go-ahead. */
+	/* The child is mounting its root now (about 1 ms). In parallel: the network namespace
+	 * first (the child waits for it before /sys, after detaching the host's tree), then the
+	 * v1 cgroup and the network callback; then the go-ahead. */
+	e.step = DYNO_STEP_NET;
+	if ((r = make_netns(&netns, &e.step)) < 0)
+		goto fail;
+	e.step = DYNO_STEP_SYNC;
+	if ((r = send_sync(sync_sock[1], DYNO_SYNC_NET, &netns, 1)) < 0)
+		goto fail;
 	if (!d->cg) {
 		e.step = DYNO_STEP_CGROUP;
 		if ((r = dyno_cgroup_create(p->cgroup_root, p->id, &p->limits, &d->cg)) < 0)
@@ -841,12 +825,6 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 						      &plan->n_cg_tasks)) < 0)
 			goto fail;
 	}
-	e.step = DYNO_STEP_NET;
-	if ((r = make_netns(plan->loopback_up, &netns, &e.step)) < 0)
-		goto fail;
-	e.step = DYNO_STEP_SYNC;
-	if ((r = send_sync(sync_sock[1], DYNO_SYNC_NET, &netns, 1)) < 0)
-		goto fail;
 	if (p->net == DYNO_NET_CALLBACK) {
 		e.step = DYNO_STEP_NET;
 		if ((r = p->net_fn(p->net_userdata, p->id, netns)) < 0)

@@ -52,7 +52,7 @@ enum dyno_step {
 	DYNO_STEP_PIVOT_ROOT,   /* child: pivot_root and detaching the old root */
 	DYNO_STEP_NET_JOIN,     /* child: entering the network namespace the parent made */
 	DYNO_STEP_HOSTNAME,     /* child: sethostname */
-	DYNO_STEP_LOOPBACK,     /* parent: bringing lo up in the new network namespace */
+	DYNO_STEP_LOOPBACK,     /* child: bringing lo up in the dyno's network namespace */
 	DYNO_STEP_CGROUPNS,     /* child: unshare(CLONE_NEWCGROUP) */
 	DYNO_STEP_RLIMITS,      /* child: setrlimit */
 	DYNO_STEP_STDIO,        /* child: stdin/stdout/stderr */
@@ -158,13 +158,13 @@ struct dyno;
  *
  * The work runs on two CPUs at once. clone3 makes the pid, mount, uts and ipc namespaces (on v2
  * straight into the cgroup). While the child builds the root filesystem and detaches the
- * host's tree, the parent makes the v1 cgroup and then the network namespace: a new network
+ * host's tree, the parent makes the network namespace and then the v1 cgroup. A new network
  * namespace is the costliest single step, so it is not a clone3 flag: a short-lived helper
  * process born in it (sharing the caller's memory and fds while the caller waits for it) sets
- * it up from inside (lo up, unprivileged ports) and leaves an fd; the calling thread never
- * changes namespace. The parent then hands the namespace to the child with SCM_RIGHTS. The
- * child enters it before it mounts /sys, moves itself into the cgroup, drops its privileges
- * and executes dyno-init, which makes itself non-dumpable and starts the command. */
+ * its unprivileged ports from inside and leaves an fd; the calling thread never changes
+ * namespace. The parent hands the namespace to the child with SCM_RIGHTS. The child enters it,
+ * brings lo up and mounts /sys, moves itself into the cgroup, drops its privileges and executes
+ * dyno-init, which makes itself non-dumpable and starts the command. */
 int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error *ret_error);
 
 /* fds to poll for POLLIN (the dyno's pidfd, its control pipe and its output pipes); returns

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -406,12 +409,28 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 	/* The network namespace comes as late as possible and before /sys, whose net class shows
 	 * the devices of the mounting task's namespace. */
 	struct dyno_op join = { .kind = DYNO_OP_JOIN_NET, .step = DYNO_STEP_NET_JOIN };
-	if ((r = dyno_plan_add(plan, &join)) < 0)
+	struct dyno_op lo = { .kind = DYNO_OP_LOOPBACK_UP, .step = DYNO_STEP_LOOPBACK };
+	if ((r = dyno_plan_add(plan, &join)) < 0 ||
+	    (plan->loopback_up && (r = dyno_plan_add(plan, &lo)) < 0))
 		return r;
 	return plan_sys(plan);
 }
 
 /* ---- child side: no allocation from here on ---- */
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s == -1)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
+}
 
 static int write_all(int fd, const char *s)
 {
@@ -497,6 +516,8 @@ static int apply_one(const struct dyno_plan *plan, const struct dyno_op *op)
 		close(ns);
 		return r;
 	}
+	case DYNO_OP_LOOPBACK_UP:
+		return loopback_up();
 	case DYNO_OP_MAX:
 		break;
 	}
