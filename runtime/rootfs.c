@@ -432,22 +432,6 @@ static int loopback_up(void)
 	return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
 }
 
-static int write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int apply_one(const struct dyno_plan *plan, const struct dyno_op *op)
 {
 	int fd, r;
@@ -491,7 +475,7 @@ static int apply_one(const struct dyno_plan *plan, const struct dyno_op *op)
 		fd = open(op->dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, op->mode);
 		if (fd == -1)
 			return -errno;
-		r = write_all(fd, op->data);
+		r = fd_write_all(fd, op->data, strlen(op->data));
 		close(fd);
 		return r;
 	case DYNO_OP_CHOWN:
