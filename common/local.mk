@@ -3,7 +3,8 @@ noinst_LIBRARIES += libcommon.a
 libcommon_a_SOURCES = \
 	common/cleanup.h \
 	common/fileio.c common/fileio.h \
-	common/log.c common/log.h
+	common/log.c common/log.h \
+	common/parse.c common/parse.h
 
 # The HTTP/1.1 parser (owned by the http work; see common/http.h).
 libcommon_a_SOURCES += \

@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "netns/netns.h"
 
 static void usage(FILE *f)
@@ -75,8 +76,7 @@ int main(int argc, char **argv)
 	cfg.error = err;
 	cfg.error_size = sizeof(err);
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		char *end;
-		unsigned long v;
+		uint64_t v;
 
 		switch (c) {
 		case OPT_BRIDGE:
@@ -93,10 +93,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PORT:
 		case OPT_MTU:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v == 0 ||
-			    v > 65535) {
+			if (parse_uint64(optarg, 1, 65535, &v) < 0) {
 				log_error("invalid number \"%s\"", optarg);
 				return 2;
 			}

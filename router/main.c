@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "router/loader.h"
 #include "router/proxy.h"
 
@@ -88,11 +89,10 @@ static int parse_duration(const char *s, uint64_t *ret)
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		return -EINVAL;
+	uint64_t v;
+	int r = parse_uint64(s, min, max, &v);
+	if (r < 0)
+		return r;
 	*ret = (unsigned)v;
 	return 0;
 }

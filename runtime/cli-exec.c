@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "netns/netns.h"
 #include "runtime/cli.h"
 #include "runtime/launcher.h"
@@ -49,38 +50,6 @@ static void usage(FILE *f)
 		"  --run-dir DIR        runtime dirs ($DYNOHOST_RUN_DIR or /run/dynohost/dynos)\n"
 		"  -i, --interactive    pass stdin to the dyno (default /dev/null)\n"
 		"  -q, --quiet          no R12/R14/R15 notes on stderr\n");
-}
-
-static int parse_bytes(const char *s, uint64_t *ret)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	uint64_t mul = 1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1ULL << 10; end++; break;
-	case 'm': case 'M': mul = 1ULL << 20; end++; break;
-	case 'g': case 'G': mul = 1ULL << 30; end++; break;
-	case 0: break;
-	default: return -EINVAL;
-	}
-	if (*end)
-		return -EINVAL;
-	*ret = v * mul;
-	return 0;
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
 }
 
 /* One output line being written to our stdout or stderr. */
@@ -253,7 +222,7 @@ int cli_exec(int argc, char **argv)
 	_cleanup_free_ const char **env = calloc((size_t)argc + 1, sizeof(char *));
 	size_t n_env = 0;
 	char id_buf[64], name_buf[64];
-	unsigned long v;
+	uint64_t v;
 	int c;
 	struct netns_config net_cfg = {};
 	char net_error[256] = "";
@@ -275,16 +244,16 @@ int cli_exec(int argc, char **argv)
 		case 'a': p.slug = optarg; break;
 		case 'z': size = optarg; break;
 		case 'm':
-			if (parse_bytes(optarg, &memory) < 0 || memory == 0)
+			if (parse_size(optarg, &memory) < 0 || memory == 0)
 				return log_error("invalid --memory \"%s\"", optarg), 2;
 			break;
 		case 'P':
-			if (parse_uint(optarg, 4194304, &v) < 0 || v == 0)
+			if (parse_uint64(optarg, 1, 4194304, &v) < 0)
 				return log_error("invalid --pids \"%s\"", optarg), 2;
 			pids = v;
 			break;
 		case 't':
-			if (parse_bytes(optarg, &p.tmpfs_bytes) < 0 || p.tmpfs_bytes == 0)
+			if (parse_size(optarg, &p.tmpfs_bytes) < 0 || p.tmpfs_bytes == 0)
 				return log_error("invalid --tmp-size \"%s\"", optarg), 2;
 			break;
 		case 'e':
@@ -293,7 +262,7 @@ int cli_exec(int argc, char **argv)
 			env[n_env++] = optarg;
 			break;
 		case 'p':
-			if (parse_uint(optarg, 65535, &v) < 0 || v == 0)
+			if (parse_uint64(optarg, 1, 65535, &v) < 0)
 				return log_error("invalid --port \"%s\"", optarg), 2;
 			p.port = (unsigned)v;
 			break;
@@ -319,12 +288,12 @@ int cli_exec(int argc, char **argv)
 			break;
 		}
 		case 'u':
-			if (parse_uint(optarg, 0xfffffffeUL, &v) < 0 || v == 0)
+			if (parse_uint64(optarg, 1, 0xfffffffeU, &v) < 0)
 				return log_error("invalid --uid \"%s\" (not root)", optarg), 2;
 			p.uid = (uid_t)v;
 			break;
 		case 'G':
-			if (parse_uint(optarg, 0xfffffffeUL, &v) < 0 || v == 0)
+			if (parse_uint64(optarg, 1, 0xfffffffeU, &v) < 0)
 				return log_error("invalid --gid \"%s\" (not root)", optarg), 2;
 			p.gid = (gid_t)v;
 			break;

@@ -30,8 +30,6 @@ int cli_slug(int argc, char **argv);
 int cli_stack(int argc, char **argv);
 int cli_release(int argc, char **argv);
 
-/* "10", "64K", "5M", "1G" (binary units). */
-int cli_images_parse_size(const char *s, uint64_t *ret);
 /* 1 when c was a limit option (applied to o), 0 when not, <0 on a bad value (logged). */
 int cli_images_limit_opt(int c, const char *arg, struct image_import_opts *o);
 /* Open the images root, logging failures. */

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "images/images.h"
 #include "runtime/cli.h"
+#include "common/parse.h"
 #include "runtime/cli-images.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_releases *, image_releases_free)
@@ -52,11 +53,10 @@ static int parse_version(const char *s, unsigned *ret)
 {
 	if (s[0] == 'v' || s[0] == 'V')
 		s++;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v == 0 || v > UINT_MAX || s[0] == '-')
-		return -EINVAL;
+	uint64_t v;
+	int r = parse_uint64(s, 1, UINT_MAX, &v);
+	if (r < 0)
+		return r;
 	*ret = (unsigned)v;
 	return 0;
 }

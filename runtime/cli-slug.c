@@ -15,45 +15,11 @@
 #include "common/log.h"
 #include "images/images.h"
 #include "runtime/cli.h"
+#include "common/parse.h"
 #include "runtime/cli-images.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_store *, image_store_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_releases *, image_releases_free)
-
-int cli_images_parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -EINVAL;
-	uint64_t mul = 1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k':
-	case 'K':
-		mul = 1ull << 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		mul = 1ull << 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		mul = 1ull << 30;
-		end++;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*end || (v && mul > UINT64_MAX / v))
-		return -EINVAL;
-	*ret = v * mul;
-	return 0;
-}
 
 /* Options shared by the import commands; returns 1 when handled, 0 when not ours, <0 bad. */
 int cli_images_limit_opt(int c, const char *arg, struct image_import_opts *o)
@@ -61,7 +27,7 @@ int cli_images_limit_opt(int c, const char *arg, struct image_import_opts *o)
 	uint64_t v;
 	if (c < CLI_OPT_MAX_COMPRESSED || c > CLI_OPT_MAX_RATIO)
 		return 0;
-	if (cli_images_parse_size(arg, &v) < 0)
+	if (parse_size(arg, &v) < 0)
 		return log_error_errno(EINVAL, "bad limit \"%s\"", arg);
 	switch (c) {
 	case CLI_OPT_MAX_COMPRESSED:
@@ -300,7 +266,7 @@ int cli_slug(int argc, char **argv)
 			o.no_sync = true;
 			break;
 		case 'm':
-			if (cli_images_parse_size(optarg, &min_age) < 0 || min_age > UINT32_MAX) {
+			if (parse_size(optarg, &min_age) < 0 || min_age > UINT32_MAX) {
 				log_error("--min-age wants seconds, not \"%s\"", optarg);
 				return 2;
 			}

@@ -139,6 +139,13 @@ err=$("$DYNO" exec --net none --stack "$RT_TMP/nosh" --id "$RT_PREFIX-nosh" -- t
 st=$?
 is "$st" 127 "a stack without /bin/sh: 127"
 like "$err" "step exec-command failed: No such file or directory" "and dyno-init names its step"
+# Numbers on the command line are strict: a sign, a unit typo or an overflow is refused.
+for bad in "--memory -1" "--memory 1t" "--memory 99999999999g" "--pids 0" "--pids -5" "--port 65536" \
+	"--tmp-size 1.5g" "--uid 0" "--uid 1x"; do
+	err=$("$DYNO" exec --net none --stack "$ROOT" $bad -- true 2>&1)
+	is "$?:${err#*: }" "2:${err#*: }" "dyno exec $bad: refused with status 2"
+	like "$err" "invalid ${bad%% *} \"${bad#* }\"" "and the error names the option and value"
+done
 mkdir -p "$DYNOHOST_RUN_DIR/$RT_PREFIX-taken"
 err=$("$DYNO" exec --net none --stack "$ROOT" --id "$RT_PREFIX-taken" -- true 2>&1)
 like "$err" "step run-dir: File exists" "an id in use is refused"

@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "tests/lib/tap.h"
 
 static int freed;
@@ -154,10 +155,37 @@ static void test_log(void)
 	is_int(log_level_from_string("loud"), -EINVAL, "bad level names are -EINVAL");
 }
 
+static void test_parse(void)
+{
+	uint64_t v = 7;
+	ok(parse_uint64("42", 0, 100, &v) == 0 && v == 42, "42 in [0, 100]");
+	ok(parse_uint64("0", 0, 0, &v) == 0 && v == 0, "0 in [0, 0]");
+	ok(parse_uint64("18446744073709551615", 0, UINT64_MAX, &v) == 0 && v == UINT64_MAX,
+	   "UINT64_MAX");
+	v = 7;
+	is_int(parse_uint64("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE, "2^64: ERANGE");
+	is_int(parse_uint64("101", 0, 100, &v), -ERANGE, "above max: ERANGE");
+	is_int(parse_uint64("1", 2, 100, &v), -ERANGE, "below min: ERANGE");
+	static const char *const bad[] = { "", "-1", "+1", " 1", "1 ", "0x10", "1.5", "1k", "abc" };
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		ok(parse_uint64(bad[i], 0, UINT64_MAX, &v) == -EINVAL, "uint \"%s\": EINVAL", bad[i]);
+	ok(v == 7, "failures leave the result alone");
+
+	ok(parse_size("512", &v) == 0 && v == 512, "512");
+	ok(parse_size("4k", &v) == 0 && v == 4096, "4k");
+	ok(parse_size("512M", &v) == 0 && v == 512ULL << 20, "512M");
+	ok(parse_size("2g", &v) == 0 && v == 2ULL << 30, "2g");
+	is_int(parse_size("17179869184g", &v), -ERANGE, "2^34 g overflows: ERANGE");
+	static const char *const bad_size[] = { "", "-1", "-1g", "1t", "1kb", "k", "1 k", "1.5g" };
+	for (size_t i = 0; i < ELEMENTSOF(bad_size); i++)
+		ok(parse_size(bad_size[i], &v) == -EINVAL, "size \"%s\": EINVAL", bad_size[i]);
+}
+
 int main(void)
 {
 	test_cleanup();
 	test_fileio();
 	test_log();
+	test_parse();
 	return tap_done();
 }
