@@ -232,33 +232,16 @@ int dyno_next_line(struct dyno *d, struct dyno_line *ret)
 
 /* ---- control pipe ---- */
 
-/* A step of the command itself: the dyno started, its command did not. */
-static bool command_step(enum dyno_step step)
-{
-	return step == DYNO_STEP_EXEC_COMMAND;
-}
-
-/* A launch failed: an error of the launch itself, not of its command. */
-static bool launch_failed(const struct dyno *d)
-{
-	return d->error.step != DYNO_STEP_NONE && !command_step(d->error.step);
-}
-
 static void handle_msg(struct dyno *d, const struct dyno_init_msg *m)
 {
 	switch (m->type) {
-	case DYNO_INIT_MSG_ERROR: {
-		bool known = m->step > 0 && m->step < DYNO_STEP_MAX;
-		enum dyno_step step = known ? (enum dyno_step)m->step : DYNO_STEP_INIT;
-		/* The first error wins, but a failed launch outranks its command's failure (the
-		 * command and dyno-init start at once and report independently). */
-		if (d->error.step == DYNO_STEP_NONE ||
-		    (command_step(d->error.step) && !command_step(step))) {
-			d->error.step = step;
+	case DYNO_INIT_MSG_ERROR:
+		if (d->error.step == DYNO_STEP_NONE) {
+			bool known = m->step > 0 && m->step < DYNO_STEP_MAX;
+			d->error.step = known ? (enum dyno_step)m->step : DYNO_STEP_INIT;
 			d->error.error = m->error;
 		}
 		break;
-	}
 	case DYNO_INIT_MSG_STARTED:
 		if (d->state == DYNO_STATE_STARTING)
 			d->state = DYNO_STATE_RUNNING;
@@ -668,7 +651,7 @@ static int set_nonblock(int fd)
 /* Wait for dyno-init's first report (or the child's failure). */
 static int wait_started(struct dyno *d)
 {
-	while (d->state == DYNO_STATE_STARTING && !launch_failed(d)) {
+	while (d->state == DYNO_STATE_STARTING && d->error.step == DYNO_STEP_NONE) {
 		struct pollfd pfd[2] = { { .fd = d->ctl_fd, .events = POLLIN },
 					 { .fd = d->pidfd, .events = POLLIN } };
 		if (poll(pfd, 2, -1) == -1) {
@@ -676,14 +659,15 @@ static int wait_started(struct dyno *d)
 				continue;
 			return -errno;
 		}
-		if (drain_ctl(d) == 1 && d->state == DYNO_STATE_STARTING && !launch_failed(d)) {
+		if (drain_ctl(d) == 1 && d->state == DYNO_STATE_STARTING &&
+		    d->error.step == DYNO_STEP_NONE) {
 			/* The pipe closed without a word: the child died. */
 			d->error = (struct dyno_error){ DYNO_STEP_EXEC_INIT, ECHILD };
 			break;
 		}
 		if (pfd[1].revents && d->state == DYNO_STATE_STARTING) {
 			drain_ctl(d);
-			if (!launch_failed(d))
+			if (d->error.step == DYNO_STEP_NONE)
 				d->error = (struct dyno_error){ DYNO_STEP_INIT, ECHILD };
 			break;
 		}
@@ -842,7 +826,7 @@ int dyno_spawn(const struct dyno_params *p, struct dyno **ret, struct dyno_error
 		goto fail;
 	if ((r = wait_started(d)) < 0)
 		goto fail;
-	if (d->state == DYNO_STATE_STARTING && launch_failed(d)) {
+	if (d->state == DYNO_STATE_STARTING && d->error.step != DYNO_STEP_NONE) {
 		e = d->error;
 		r = -(e.error ? e.error : EIO);
 		goto fail;
