@@ -10,16 +10,6 @@ mkdir -p "$SLUG/.profile.d"
 echo "slug content" >"$SLUG/hello.txt"
 echo 'export FROM_PROFILE=sourced' >"$SLUG/.profile.d/test.sh"
 
-# wait_for FILE REGEX: poll (bounded) until FILE matches.
-wait_for() {
-	local i
-	for ((i = 0; i < 1000; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
 # Output and status.
 is "$(dx -- echo hello)" "hello" "stdout reaches the caller"
 is "$(dx -- dynoprobe stderr oops 2>&1 >/dev/null)" "oops" "stderr reaches the caller's stderr"
@@ -188,7 +178,6 @@ fi
 
 # A SIGKILLed `dyno exec` takes its dyno with it but cannot remove the dyno's cgroup and run
 # dir; the next launch does, and never touches a dyno whose launcher still runs.
-cg_of() { ls -d /sys/fs/cgroup/pids/dynohost/"$1" /sys/fs/cgroup/dynohost/"$1" 2>/dev/null | head -1; }
 cg_empty() { [ -z "$(cat "$1"/cgroup.procs 2>/dev/null)" ]; }
 launch_and_kill() { # ID: start a dyno, SIGKILL its launcher, wait until the dyno is gone
 	local out=$RT_TMP/$1.out pid i cg
@@ -197,22 +186,22 @@ launch_and_kill() { # ID: start a dyno, SIGKILL its launcher, wait until the dyn
 	wait_for "$out" '^ready$' || return 1
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
-	cg=$(cg_of "$1")
+	cg=$(cg_dir "$1" pids)
 	for ((i = 0; i < 500; i++)); do cg_empty "$cg" && return 0; sleep 0.02; done
 	return 1
 }
 killed=$RT_PREFIX-killed
 ok "a SIGKILLed launcher's dyno dies with it" launch_and_kill "$killed"
 ok "and leaves its cgroup, run dir and lock behind" \
-	test -n "$(cg_of "$killed")" -a -d "$DYNOHOST_RUN_DIR/$killed" -a -e "$DYNOHOST_RUN_DIR/.oneshot/$killed"
+	test -n "$(cg_dir "$killed" pids)" -a -d "$DYNOHOST_RUN_DIR/$killed" -a -e "$DYNOHOST_RUN_DIR/.oneshot/$killed"
 live_out=$RT_TMP/live.out
 "$DYNO" exec --net none -q --stack "$ROOT" --id "$RT_PREFIX-live" -- 'echo ready; exec sleep 100' >"$live_out" 2>&1 &
 live=$!
 wait_for "$live_out" '^ready$'
 is "$(dx -- echo next)" "next" "the next launch runs"
-ok "and removed the dead launcher's cgroup" test -z "$(cg_of "$killed")"
+ok "and removed the dead launcher's cgroup" test -z "$(cg_dir "$killed" pids)"
 ok "run dir and lock" test ! -e "$DYNOHOST_RUN_DIR/$killed" -a ! -e "$DYNOHOST_RUN_DIR/.oneshot/$killed"
-ok "a running launcher's dyno is untouched" test -n "$(cg_of "$RT_PREFIX-live")" -a -d "$DYNOHOST_RUN_DIR/$RT_PREFIX-live"
+ok "a running launcher's dyno is untouched" test -n "$(cg_dir "$RT_PREFIX-live" pids)" -a -d "$DYNOHOST_RUN_DIR/$RT_PREFIX-live"
 kill -TERM "$live"
 wait "$live"
 ok "launch_and_kill again" launch_and_kill "$killed"

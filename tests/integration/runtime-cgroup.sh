@@ -5,19 +5,6 @@
 # pure cgroup v2 VM: keep it lean and independent of host paths (the rootfs is built in /tmp).
 . "$top_srcdir/tests/integration/runtime-lib.sh"
 
-cg_dir() { # the dyno's cgroup for controller $2 (v1) or the unified one (v2)
-	if [ -d /sys/fs/cgroup/$2/dynohost/$1 ]; then echo /sys/fs/cgroup/$2/dynohost/$1
-	elif [ -d /sys/fs/cgroup/dynohost/$1 ]; then echo /sys/fs/cgroup/dynohost/$1
-	fi
-}
-wait_for() {
-	local i
-	for ((i = 0; i < 1000; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
 
 # Fork bomb: stops at the pids limit with EAGAIN and holds it; meanwhile the host forks fine.
 out=$RT_TMP/bomb.out

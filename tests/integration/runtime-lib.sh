@@ -51,6 +51,21 @@ dx_status() {
 	dx "$@" >/dev/null 2>&1
 	echo $?
 }
+# wait_for FILE REGEX: poll (bounded, 20 s) until FILE matches.
+wait_for() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	return 1
+}
+# cg_dir ID CONTROLLER: the dyno's cgroup directory for a v1 controller, or its unified one.
+cg_dir() {
+	if [ -d /sys/fs/cgroup/$2/dynohost/$1 ]; then echo /sys/fs/cgroup/$2/dynohost/$1
+	elif [ -d /sys/fs/cgroup/dynohost/$1 ]; then echo /sys/fs/cgroup/dynohost/$1
+	fi
+}
 # Leftovers of this run: cgroups, run dirs, mounts under the temp dir.
 rt_leftover_cgroups() {
 	ls -d /sys/fs/cgroup/*/dynohost/"$RT_PREFIX"-* /sys/fs/cgroup/dynohost/"$RT_PREFIX"-* 2>/dev/null | wc -l
