@@ -1,7 +1,7 @@
 # tests/: the TAP library, unit tests of common/, the harness self-test.
 noinst_LIBRARIES += libtap.a
 libtap_a_SOURCES = tests/lib/tap.c tests/lib/tap.h
-EXTRA_DIST += tests/lib/tap.sh
+EXTRA_DIST += tests/lib/tap.sh tests/lib/cgroup-parents.sh
 
 check_PROGRAMS += tests/unit/test-common tests/unit/test-harness-fails
 tests_unit_test_common_LDADD = libtap.a libcommon.a
