@@ -25,3 +25,18 @@ FUZZ_MAIN = tests/fuzz/fuzz-main.c
 #   tests_fuzz_libfuzzer_foo_LDFLAGS = -fsanitize=fuzzer,address,undefined
 #   tests_fuzz_libfuzzer_foo_LDADD = libpart.a libcommon.a ...
 #   endif
+
+# The root tests' dynos live under `dynohost` cgroups. `make check` removes those parents after
+# the tests when it made them and they are empty (tests/lib/cgroup-parents.sh; tests/run-all and
+# the benchmarks do the same around their own runs).
+# (A check "script" so it is made afresh just before the tests run.)
+check_SCRIPTS += cg-parents-before
+cg-parents-before:
+	$(AM_V_GEN). $(top_srcdir)/tests/lib/cgroup-parents.sh; cg_parents_snapshot; \
+	printf '%s\n' "$$_cg_parents_before" >$@
+check-local: check-TESTS
+	@. $(top_srcdir)/tests/lib/cgroup-parents.sh; \
+	_cg_parents_before=$$(cat cg-parents-before 2>/dev/null); cg_parents_cleanup; \
+	rm -f cg-parents-before
+.PHONY: cg-parents-before
+CLEANFILES += cg-parents-before
