@@ -403,7 +403,12 @@ int image_slug_gc(struct image_store *s, char *const *keep, unsigned min_age, un
 	if (!d)
 		return -errno;
 	int ret = 0;
-	time_t now = time(NULL);
+	/* The precise clock, not time(): file timestamps may be fine-grained (multigrain ctime) and
+	 * then run ahead of the coarse clock behind time(), so a slug just published would look as
+	 * if it came from the future and never be old enough. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	time_t now = ts.tv_sec;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		const char *name = de->d_name;
