@@ -6,10 +6,10 @@ libnetns_a_SOURCES = \
 	netns/netns-ipam.h netns/netns-ipam.c \
 	netns/netns-link.c \
 	netns/netns-nft.c
-libnetns_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(NFTABLES_CFLAGS)
+libnetns_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS)
 EXTRA_DIST += netns/README.md
 # What a program linking libnetns.a adds to its LDADD.
-# libnftables is dlopen()ed on first use (netns/netns-nft.c says why): only its headers here.
+# nftables is its command, run when the table is set up (netns/netns-nft.c says why).
 NETNS_LIBS = libnetns.a libcommon.a $(NL_LIBS)
 
 pkglibexec_PROGRAMS += dyno-net

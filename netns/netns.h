@@ -1,6 +1,6 @@
 /* A network per dyno: the host bridge, one veth pair and netns per dyno, IP address
  * management, NAT for egress and isolation between dynos, over rtnetlink (libnl) and
- * nftables (libnftables). Library code: it returns -errno and never logs. */
+ * nftables (the nft command). Library code: it returns -errno and never logs. */
 #ifndef DYNOHOST_NETNS_NETNS_H
 #define DYNOHOST_NETNS_NETNS_H
 

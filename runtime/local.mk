@@ -39,14 +39,26 @@ tests_unit_test_seccomp_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 tests_unit_test_seccomp_LDADD = libtap.a libdynoruntime.a libcommon.a $(SECCOMP_LIBS)
 TESTS += tests/unit/test-seccomp
 dyno_SOURCES += runtime/cli-exec.c
-# libcap and libnl statically where possible (configure: --disable-static-deps).
+# A static PIE without sanitizers (configure: --disable-static-dyno); else libcap and libnl
+# statically where possible (--disable-static-deps).
+dyno_LDFLAGS = $(AM_LDFLAGS) $(DYNO_LDFLAGS)
 dyno_LDADD += libdynoruntime.a libdynocgroup.a libnetns.a libcommon.a $(DYNO_DEP_LIBS)
 
-pkglibexec_PROGRAMS += dyno-init
-dyno_init_SOURCES = runtime/init.c runtime/init-proto.h
-dyno_init_CFLAGS = $(AX_CFLAGS) $(WARN_CFLAGS)
-dyno_init_LDFLAGS = -static
-dyno_init_LDADD =
+# dyno-init is built by its own compiler, INIT_CC (musl-gcc when configure finds it: configure.ac
+# says why), so by this rule: automake's program rules know only CC. Installed as a program all
+# the same (install-exec-local).
+all-local: dyno-init$(EXEEXT)
+CLEANFILES += dyno-init$(EXEEXT)
+EXTRA_DIST += runtime/init.c
+install-exec-local: dyno-init$(EXEEXT)
+	$(MKDIR_P) '$(DESTDIR)$(pkglibexecdir)'
+	$(INSTALL_PROGRAM) dyno-init$(EXEEXT) '$(DESTDIR)$(pkglibexecdir)/dyno-init$(EXEEXT)'
+uninstall-local:
+	rm -f '$(DESTDIR)$(pkglibexecdir)/dyno-init$(EXEEXT)'
+dyno-init$(EXEEXT): $(srcdir)/runtime/init.c $(srcdir)/runtime/init-proto.h \
+		$(srcdir)/runtime/launcher.h $(srcdir)/runtime/cgroup.h $(top_builddir)/config.h
+	$(AM_V_CCLD)$(INIT_CC) $(AX_CFLAGS) $(WARN_CFLAGS) $(CFLAGS) -include $(top_builddir)/config.h \
+		-I$(top_srcdir) -static -o $@ $(srcdir)/runtime/init.c
 
 # The launcher's tests: a static multi-call probe copied into a test rootfs made at run time.
 check_PROGRAMS += tests/helpers/dynoprobe
