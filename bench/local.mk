@@ -15,6 +15,8 @@ EXTRA_DIST += bench/slug-import
 # bench/dyno-start: `dyno exec` against bwrap and runc; bench/dyno-spawn is the launcher alone.
 noinst_PROGRAMS += bench/dyno-spawn
 bench_dyno_spawn_SOURCES = bench/dyno-spawn.c
+# Linked as `dyno` is (a static PIE without sanitizers), so the two compare like for like.
+bench_dyno_spawn_LDFLAGS = $(AM_LDFLAGS) $(DYNO_LDFLAGS)
 bench_dyno_spawn_LDADD = $(DYNORUNTIME_LIBS)
 EXTRA_DIST += bench/dyno-start
 
