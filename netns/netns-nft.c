@@ -67,12 +67,19 @@ static int nft_run(const char *cmd, char *err, size_t err_size)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (err && err_size) {
-		ssize_t n = pread(errfd, err, err_size - 1, 0);
+		/* nft's first line says what and where ("/dev/stdin:1:16-18: Error: ..."); the
+		 * lines after it quote the script with carets. */
+		char buf[512];
+		ssize_t n = pread(errfd, buf, sizeof(buf) - 1, 0);
 		n = n < 0 ? 0 : n;
-		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-			n--;
-		err[n] = '\0';
-		if (n == 0)
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		const char *line = buf;
+		if (strncmp(line, "/dev/stdin:", 11) == 0)
+			line += 11;
+		if (*line)
+			snprintf(err, err_size, "nft: script line %s", line);
+		else
 			snprintf(err, err_size, "nft failed (%s %d)",
 				 WIFEXITED(status) ? "status" : "signal",
 				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));

@@ -404,6 +404,16 @@ int main(void)
 		struct netns_config again = cfg;
 		is_int(netns_open(&again, &c2), 0, "same bridge, same subnet: opens again");
 		netns_close(c2);
+		/* nft refuses a keyword as a table name: its own words reach the caller. */
+		struct netns_config bad = cfg;
+		char nft_err[512] = "";
+		c2 = NULL;
+		bad.nft_table = "add";
+		bad.error = nft_err;
+		bad.error_size = sizeof(nft_err);
+		is_int(netns_open(&bad, &c2), -EPROTO, "a table nft refuses: -EPROTO");
+		ok(strstr(nft_err, "syntax error") != NULL, "with nft's message: %s", nft_err);
+		netns_close(c2);
 	}
 
 	test_attach_view(ctx);
