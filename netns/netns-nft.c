@@ -12,6 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "netns/netns-internal.h"
@@ -102,6 +108,97 @@ static int table_name_valid(const char *t)
 	return 1;
 }
 
+/* What the kernel holds of table `t` (family inet), read over nfnetlink: a few dozen
+ * microseconds, where loading the table again costs 15-30 ms (nft's start and the
+ * transaction's commit). */
+struct nft_probe {
+	bool found;
+	uint32_t chains;   /* NFTA_TABLE_USE: the table's chains */
+	bool marked;       /* its comment carries the fingerprint */
+	const char *mark;
+	uint32_t rules;    /* rules in the table (the rule dump) */
+};
+
+static int probe_table_cb(struct nl_msg *msg, void *arg)
+{
+	struct nft_probe *p = arg;
+	struct nlattr *tb[NFTA_TABLE_MAX + 1];
+	if (nlmsg_parse(nlmsg_hdr(msg), sizeof(struct nfgenmsg), tb, NFTA_TABLE_MAX, NULL) < 0)
+		return NL_SKIP;
+	p->found = true;
+	if (tb[NFTA_TABLE_USE])
+		p->chains = ntohl(nla_get_u32(tb[NFTA_TABLE_USE]));
+	if (tb[NFTA_TABLE_USERDATA])
+		p->marked = memmem(nla_data(tb[NFTA_TABLE_USERDATA]),
+				   (size_t)nla_len(tb[NFTA_TABLE_USERDATA]), p->mark,
+				   strlen(p->mark)) != NULL;
+	return NL_OK;
+}
+
+static int probe_rule_cb(struct nl_msg *msg, void *arg)
+{
+	struct nft_probe *p = arg;
+	p->rules++;
+	return NL_OK;
+}
+
+static int nft_ask(struct nl_sock *sk, int type, int flags, int name_attr, const char *table,
+		   nl_recvmsg_msg_cb_t cb, struct nft_probe *p)
+{
+	struct nfgenmsg g = { .nfgen_family = NFPROTO_INET, .version = NFNETLINK_V0 };
+	struct nl_msg *msg = nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | type,
+						NLM_F_REQUEST | flags);
+	if (!msg)
+		return -ENOMEM;
+	int r = nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO);
+	if (r == 0)
+		r = nla_put_string(msg, name_attr, table);
+	if (r == 0)
+		r = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return -EIO;
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, p);
+	if (nl_recvmsgs_default(sk) < 0)
+		return -EIO;
+	/* libnl asks for an ack: a reply that is not a dump comes before it. */
+	if (!(flags & NLM_F_DUMP) && nl_wait_for_ack(sk) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* 1 when table t is exactly what the script marked `mark` loads: found, with the mark in its
+ * comment, its three chains and n_rules rules. 0 otherwise (absent, stale, changed by hand,
+ * or nf_tables not answering: the load then says what is wrong). */
+static int nft_table_current(const char *t, const char *mark, uint32_t n_rules)
+{
+	struct nft_probe p = { .mark = mark };
+	struct nl_sock *sk = nl_socket_alloc();
+	int r = 0;
+
+	if (!sk)
+		return 0;
+	if (nl_connect(sk, NETLINK_NETFILTER) == 0 &&
+	    nft_ask(sk, NFT_MSG_GETTABLE, 0, NFTA_TABLE_NAME, t, probe_table_cb, &p) == 0 &&
+	    p.found && p.marked && p.chains == 3 &&
+	    nft_ask(sk, NFT_MSG_GETRULE, NLM_F_DUMP, NFTA_RULE_TABLE, t, probe_rule_cb, &p) == 0)
+		r = p.rules == n_rules;
+	nl_socket_free(sk);
+	return r;
+}
+
+/* FNV-1a, 64 bits: a fingerprint of the rules, not a security measure (only root can
+ * change the table). */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 int netns_nft_install(const struct netns_ctx *ctx, const uint16_t *ports, size_t n_ports,
 		      char *err, size_t err_size)
 {
@@ -122,16 +219,12 @@ int netns_nft_install(const struct netns_ctx *ctx, const uint16_t *ports, size_t
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -ENOMEM;
-	/* "add table; delete table; table {...}" in one transaction: whatever state the table
-	 * was in (absent, stale, damaged), it ends up exactly this, and nothing sees it half. */
+	/* The chains first: their text is the table's fingerprint. */
 	fprintf(f,
-		"add table inet %1$s\n"
-		"delete table inet %1$s\n"
-		"table inet %1$s {\n"
 		"  chain input {\n"
 		"    type filter hook input priority filter; policy accept;\n"
-		"    iifname \"%2$s\" ct state established,related accept\n",
-		t, b);
+		"    iifname \"%1$s\" ct state established,related accept\n",
+		b);
 	if (n_ports > 0) {
 		fprintf(f, "    iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport { ", b,
 			gw);
@@ -153,12 +246,33 @@ int netns_nft_install(const struct netns_ctx *ctx, const uint16_t *ports, size_t
 		"  chain postrouting {\n"
 		"    type nat hook postrouting priority srcnat; policy accept;\n"
 		"    ip saddr %2$s/%3$u ip daddr != %2$s/%3$u oifname != \"%1$s\" masquerade\n"
-		"  }\n"
-		"}\n",
+		"  }\n",
 		b, net, ctx->subnet.prefixlen);
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	return nft_run(buf, err, err_size);
+	uint32_t n_rules = 8 + (n_ports > 0);
+
+	/* A table already holding exactly these rules stays: loading it again would cost every
+	 * `dyno exec --net bridge` 15-30 ms. */
+	char mark[48];
+	snprintf(mark, sizeof(mark), "dynohost %016llx",
+		 (unsigned long long)fnv1a(buf, size));
+	if (nft_table_current(t, mark, n_rules))
+		return 0;
+
+	/* "add table; delete table; table {...}" in one transaction: whatever state the table
+	 * was in (absent, stale, damaged), it ends up exactly this, and nothing sees it half. */
+	_cleanup_free_ char *script = NULL;
+	if (asprintf(&script,
+		     "add table inet %1$s\n"
+		     "delete table inet %1$s\n"
+		     "table inet %1$s {\n"
+		     "  comment \"%2$s\"\n"
+		     "%3$s"
+		     "}\n",
+		     t, mark, buf) < 0)
+		return -ENOMEM;
+	return nft_run(script, err, err_size);
 }
 
 int netns_nft_remove(const char *table, char *err, size_t err_size)

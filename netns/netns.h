@@ -44,7 +44,10 @@ struct netns_lease {
 struct netns_ctx;
 
 /* Ensure the bridge (with the gateway address), forwarding, and the nftables table exist;
- * an existing bridge with another subnet is -EEXIST. A NULL field takes its default. */
+ * an existing bridge with another subnet is -EEXIST. A NULL field takes its default. The
+ * table is loaded again (one transaction, `nft -f`) unless it already holds exactly these
+ * rules: its comment carries a fingerprint of them, and its chains and rule count must
+ * match (a rule deleted or added by hand is seen; a rule edited in place is not). */
 int netns_open(const struct netns_config *cfg, struct netns_ctx **ret);
 struct netns_ctx *netns_close(struct netns_ctx *ctx);
 

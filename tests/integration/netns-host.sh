@@ -36,8 +36,22 @@ inA() { nsenter --net=/run/netns/$A "$@"; }
 
 fwd_before=$(cat /proc/sys/net/ipv4/ip_forward)
 
-tap_plan 10
+table_handle() { nft -a list table inet $t | sed -n '1s/.*# handle //p'; }
+
+tap_plan 13
 ok "setup on the host" -- DN setup
+h=$(table_handle)
+DN setup
+h2=$(table_handle)
+ok "a second setup leaves the table as it is (it holds the same rules)" -- \
+	test -n "$h" -a "$h2" = "$h"
+masq=$(nft -a list chain inet $t postrouting | sed -n 's/.*masquerade # handle //p')
+nft delete rule inet $t postrouting handle "$masq"
+DN setup
+h3=$(table_handle)
+ok "a setup after a rule was deleted by hand loads the table again" -- \
+	test -n "$masq" -a -n "$h3" -a "$h3" != "$h"
+like "$(nft list chain inet $t postrouting)" "masquerade" "and the rule is back"
 a=$(DN attach web.1 /run/netns/$A)
 is "$a" "$net.2" "the dyno got $net.2"
 serve inA 0.0.0.0 7000
