@@ -321,6 +321,8 @@ static int plan_root_entries(struct dyno_plan *plan, const char *at, const char 
 		{ "/sys", 0555, false },
 	};
 	int r;
+	if (!at)
+		return -ENOMEM;
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
 		if ((r = add_mkdir(plan, DYNO_STEP_ROOT, fmt(plan, "%s%s", at, dirs[i].path),
 				   dirs[i].mode, dirs[i].fix_mode)) < 0)
@@ -384,12 +386,10 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 	const char *resolv = p->resolv_conf;
 	if (!resolv && (r = read_host_resolv_conf(plan, &resolv)) < 0)
 		return r;
-	/* The host stack's root is the tmpfs itself; an overlay root gets its entries in the
-	 * upper layer, before it is mounted. */
-	const char *entries_at = host ? root : fmt(plan, "%s/upper", m);
-	if (!entries_at)
-		return -ENOMEM;
-	if (!host && (r = plan_root_entries(plan, entries_at, resolv)) < 0)
+	/* The root's entries go where they are plain tmpfs writes: the host stack's root is a
+	 * directory of the tmpfs (bound on itself below), an overlay root takes them in its upper
+	 * layer, before it is mounted. */
+	if ((r = plan_root_entries(plan, host ? root : fmt(plan, "%s/upper", m), resolv)) < 0)
 		return r;
 	if (host)
 		r = add(plan, DYNO_OP_MOUNT, DYNO_STEP_ROOT, root, root, NULL, MS_BIND, NULL, 0,
@@ -400,8 +400,6 @@ int dyno_rootfs_plan(struct dyno_plan *plan, const struct dyno_params *p)
 			fmt(plan, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", stack, m, m), 0,
 			false);
 	if (r < 0)
-		return r;
-	if (host && (r = plan_root_entries(plan, root, resolv)) < 0)
 		return r;
 	if ((r = add(plan, DYNO_OP_PIVOT, DYNO_STEP_PIVOT_ROOT, fmt(plan, "%s" HOST, root), root,
 		     NULL, 0, NULL, 0, false)) < 0)
