@@ -169,11 +169,30 @@ static int nft_ask(struct nl_sock *sk, int type, int flags, int name_attr, const
 	return 0;
 }
 
-/* 1 when table t is exactly what the script marked `mark` loads: found, with the mark in its
- * comment, its three chains and n_rules rules. 0 otherwise (absent, stale, changed by hand,
- * or nf_tables not answering: the load then says what is wrong). */
-static int nft_table_current(const char *t, const char *mark, uint32_t n_rules)
+/* The shape of the chains text: each chain is three lines ("chain NAME {", its "type" line,
+ * "}"); every other line is a rule. */
+static void chains_shape(const char *text, uint32_t *ret_chains, uint32_t *ret_rules)
 {
+	uint32_t lines = 0, chains = 0;
+	for (const char *l = text; *l;) {
+		const char *end = strchrnul(l, '\n');
+		lines++;
+		if (strncmp(l + strspn(l, " "), "chain ", 6) == 0)
+			chains++;
+		l = *end ? end + 1 : end;
+	}
+	*ret_chains = chains;
+	*ret_rules = lines - 3 * chains;
+}
+
+/* 1 when table t is exactly what `chains` (the text between its braces, fingerprinted as
+ * `mark`) loads: found, with the mark in its comment, and as many chains and rules. 0
+ * otherwise (absent, stale, changed by hand, or nf_tables not answering: the load then says
+ * what is wrong). */
+static int nft_table_current(const char *t, const char *mark, const char *chains)
+{
+	uint32_t n_chains, n_rules;
+	chains_shape(chains, &n_chains, &n_rules);
 	struct nft_probe p = { .mark = mark };
 	struct nl_sock *sk = nl_socket_alloc();
 	int r = 0;
@@ -182,7 +201,7 @@ static int nft_table_current(const char *t, const char *mark, uint32_t n_rules)
 		return 0;
 	if (nl_connect(sk, NETLINK_NETFILTER) == 0 &&
 	    nft_ask(sk, NFT_MSG_GETTABLE, 0, NFTA_TABLE_NAME, t, probe_table_cb, &p) == 0 &&
-	    p.found && p.marked && p.chains == 3 &&
+	    p.found && p.marked && p.chains == n_chains &&
 	    nft_ask(sk, NFT_MSG_GETRULE, NLM_F_DUMP, NFTA_RULE_TABLE, t, probe_rule_cb, &p) == 0)
 		r = p.rules == n_rules;
 	nl_socket_free(sk);
@@ -252,14 +271,13 @@ int netns_nft_install(const struct netns_ctx *ctx, const uint16_t *ports, size_t
 		b, net, ctx->subnet.prefixlen);
 	if (fclose(f) != 0)
 		return -ENOMEM;
-	uint32_t n_rules = 8 + (n_ports > 0);
 
 	/* A table already holding exactly these rules stays: loading it again would cost every
 	 * `dyno exec --net bridge` 15-30 ms. */
 	char mark[48];
 	snprintf(mark, sizeof(mark), "dynohost %016llx",
 		 (unsigned long long)fnv1a(buf, size));
-	if (nft_table_current(t, mark, n_rules))
+	if (nft_table_current(t, mark, buf))
 		return 0;
 
 	/* "add table; delete table; table {...}" in one transaction: whatever state the table
