@@ -422,28 +422,31 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 		if (n && n->type != NODE_DIR)
 			return refuse(x, ENOTDIR, "parent \"%.*s\" is not a directory", (int)i,
 			              parent);
+		if (n && !walked) {
+			start = i + 1; /* known directory: opened in one go later */
+			continue;
+		}
+		if (!walked) {
+			/* The first implicit directory: open the existing part in one go. */
+			if (start > 0) {
+				char *pre = strndup(parent, start - 1);
+				if (!pre)
+					return -ENOMEM;
+				cur = openat2_beneath(x->root_fd, pre, O_PATH | O_DIRECTORY);
+				free(pre);
+				if (cur < 0)
+					return refuse(x, -cur, "open parent directory: %s",
+					              strerror(-cur));
+				curfd = cur;
+			}
+			walked = true;
+		}
+		char comp[NAME_MAX + 1];
+		size_t cl = i - start;
+		memcpy(comp, parent + start, cl);
+		comp[cl] = '\0';
 		if (!n) {
 			/* Implicit directory: create it from its parent's fd. */
-			if (!walked) {
-				/* Open the existing part in one go. */
-				if (start > 0) {
-					char *pre = strndup(parent, start - 1);
-					if (!pre)
-						return -ENOMEM;
-					cur = openat2_beneath(x->root_fd, pre,
-					                      O_PATH | O_DIRECTORY);
-					free(pre);
-					if (cur < 0)
-						return refuse(x, -cur, "open parent directory: %s",
-						              strerror(-cur));
-					curfd = cur;
-				}
-				walked = true;
-			}
-			char comp[NAME_MAX + 1];
-			size_t cl = i - start;
-			memcpy(comp, parent + start, cl);
-			comp[cl] = '\0';
 			if (mkdirat(curfd, comp, 0700) == -1)
 				return refuse(x, errno, "create directory \"%.*s\": %m", (int)i,
 				              parent);
@@ -457,24 +460,13 @@ static int parent_fd(struct extractor *x, const char *parent, size_t len)
 			free(pp);
 			if (r < 0)
 				return r;
-			int nfd = openat2_beneath(curfd, comp, O_PATH | O_DIRECTORY);
-			if (nfd < 0)
-				return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i,
-				              parent, strerror(-nfd));
-			safe_close(cur);
-			cur = curfd = nfd;
-		} else if (walked) {
-			char comp[NAME_MAX + 1];
-			size_t cl = i - start;
-			memcpy(comp, parent + start, cl);
-			comp[cl] = '\0';
-			int nfd = openat2_beneath(curfd, comp, O_PATH | O_DIRECTORY);
-			if (nfd < 0)
-				return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i,
-				              parent, strerror(-nfd));
-			safe_close(cur);
-			cur = curfd = nfd;
 		}
+		int nfd = openat2_beneath(curfd, comp, O_PATH | O_DIRECTORY);
+		if (nfd < 0)
+			return refuse(x, -nfd, "open directory \"%.*s\": %s", (int)i, parent,
+			              strerror(-nfd));
+		safe_close(cur);
+		cur = curfd = nfd;
 		start = i + 1;
 	}
 	if (!walked) {
