@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "images/image-internal.h"
 
@@ -212,14 +213,8 @@ static int index_add(struct extractor *x, const char *path, size_t len, enum nod
 
 static int fixup_add(struct extractor *x, const char *path, mode_t mode, const struct timespec *mt)
 {
-	if (x->n_fixups == x->cap_fixups) {
-		size_t cap = x->cap_fixups ? x->cap_fixups * 2 : 256;
-		struct dir_fixup *nf = realloc(x->fixups, cap * sizeof(*nf));
-		if (!nf)
-			return -ENOMEM;
-		x->fixups = nf;
-		x->cap_fixups = cap;
-	}
+	if (ARRAY_GROW(x->fixups, x->cap_fixups, x->n_fixups, 256) < 0)
+		return -ENOMEM;
 	char *p = strdup(path);
 	if (!p)
 		return -ENOMEM;
@@ -568,14 +563,8 @@ static int add_leaf(struct extractor *x, const char *path, char kind, mode_t mod
 {
 	if (!x->policy.tree_digest)
 		return 0;
-	if (x->n_leaf == x->cap_leaf) {
-		size_t cap = x->cap_leaf ? x->cap_leaf * 2 : 1024;
-		void *nl = realloc(x->leaf_digests, cap * sizeof(*x->leaf_digests));
-		if (!nl)
-			return -ENOMEM;
-		x->leaf_digests = nl;
-		x->cap_leaf = cap;
-	}
+	if (ARRAY_GROW(x->leaf_digests, x->cap_leaf, x->n_leaf, 1024) < 0)
+		return -ENOMEM;
 	char hdr[64];
 	int hl = snprintf(hdr, sizeof(hdr), "%c %o", kind, (unsigned)mode);
 	unsigned int mdlen = 0;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "netns/netns-ipam.h"
@@ -90,14 +91,8 @@ static bool in_range(const struct netns_ipam *ipam, uint32_t addr)
 
 static int ipam_add(struct netns_ipam *ipam, uint32_t addr, const char *id)
 {
-	if (ipam->n_leases == ipam->cap) {
-		size_t cap = ipam->cap ? ipam->cap * 2 : 16;
-		struct netns_ipam_lease *l = reallocarray(ipam->leases, cap, sizeof(*l));
-		if (!l)
-			return -ENOMEM;
-		ipam->leases = l;
-		ipam->cap = cap;
-	}
+	if (ARRAY_GROW(ipam->leases, ipam->cap, ipam->n_leases, 16) < 0)
+		return -ENOMEM;
 	char *copy = strdup(id);
 	if (!copy)
 		return -ENOMEM;

@@ -25,6 +25,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "netns/netns-internal.h"
 
@@ -557,14 +558,8 @@ static int parse_port(struct nlmsghdr *nlh, void *data)
 	const char *name = nla_get_string(tb[IFLA_IFNAME]);
 	if (strncmp(name, l->prefix, strlen(l->prefix)) != 0)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char(*n)[IFNAMSIZ] = reallocarray(l->names, cap, IFNAMSIZ);
-		if (!n)
-			return -ENOMEM;
-		l->names = n;
-		l->cap = cap;
-	}
+	if (ARRAY_GROW(l->names, l->cap, l->n, 32) < 0)
+		return -ENOMEM;
 	snprintf(l->names[l->n++], IFNAMSIZ, "%s", name);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "runtime/cgroup-internal.h"
@@ -178,13 +179,8 @@ int cg_read_procs(int dirfd, pid_t **ret, size_t *ret_n)
 		long v = strtol(p, &end, 10);
 		if (end == p)
 			return -EBADMSG;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			pid_t *np = realloc(pids, cap * sizeof(*pids));
-			if (!np)
-				return -ENOMEM;
-			pids = np;
-		}
+		if (ARRAY_GROW(pids, cap, n, 16) < 0)
+			return -ENOMEM;
 		pids[n++] = (pid_t)v;
 		p = end + strspn(end, "\n");
 	}

@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "runtime/launcher-internal.h"
@@ -28,15 +29,9 @@ char *dyno_plan_keep(struct dyno_plan *plan, char *s)
 {
 	if (!s)
 		return NULL;
-	if (plan->n_strings == plan->cap_strings) {
-		size_t n = plan->cap_strings ? plan->cap_strings * 2 : 64;
-		char **v = realloc(plan->strings, n * sizeof(*v));
-		if (!v) {
-			free(s);
-			return NULL;
-		}
-		plan->strings = v;
-		plan->cap_strings = n;
+	if (ARRAY_GROW(plan->strings, plan->cap_strings, plan->n_strings, 64) < 0) {
+		free(s);
+		return NULL;
 	}
 	plan->strings[plan->n_strings++] = s;
 	return s;
@@ -44,14 +39,8 @@ char *dyno_plan_keep(struct dyno_plan *plan, char *s)
 
 int dyno_plan_add(struct dyno_plan *plan, const struct dyno_op *op)
 {
-	if (plan->n_ops == plan->cap_ops) {
-		size_t n = plan->cap_ops ? plan->cap_ops * 2 : 64;
-		struct dyno_op *v = realloc(plan->ops, n * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		plan->ops = v;
-		plan->cap_ops = n;
-	}
+	if (ARRAY_GROW(plan->ops, plan->cap_ops, plan->n_ops, 64) < 0)
+		return -ENOMEM;
 	plan->ops[plan->n_ops++] = *op;
 	return 0;
 }

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -181,11 +184,43 @@ static void test_parse(void)
 		ok(parse_size(bad_size[i], &v) == -EINVAL, "size \"%s\": EINVAL", bad_size[i]);
 }
 
+static void test_array(void)
+{
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+	bool all = true;
+	for (int i = 0; i < 100; i++) {
+		if (ARRAY_GROW(v, cap, n, 4) < 0) {
+			all = false;
+			break;
+		}
+		v[n++] = i;
+	}
+	ok(all && n == 100, "ARRAY_GROW: 100 appends");
+	is_int((int)cap, 128, "capacity doubled from 4: 4, 8, ... 128");
+	bool kept = true;
+	for (int i = 0; i < 100; i++)
+		kept = kept && v[i] == i;
+	ok(kept, "the elements survive every move");
+	int *before = v;
+	is_int(ARRAY_GROW(v, cap, 50, 4), 0, "room left: nothing to do");
+	ok(v == before && cap == 128, "and nothing moved");
+	size_t huge = SIZE_MAX / 2 + 1;
+	is_int(array_grow((void **)&before, &huge, huge, 1, 4), -ENOMEM,
+	       "a capacity that cannot double: -ENOMEM");
+	ok(before == v && huge == SIZE_MAX / 2 + 1, "and the array is unchanged");
+	size_t big = SIZE_MAX / 16;
+	is_int(array_grow((void **)&before, &big, big, 64, 4), -ENOMEM,
+	       "a size that overflows: -ENOMEM");
+	free(v);
+}
+
 int main(void)
 {
 	test_cleanup();
 	test_fileio();
 	test_log();
 	test_parse();
+	test_array();
 	return tap_done();
 }
