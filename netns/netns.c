@@ -121,19 +121,29 @@ static bool ifname_valid(const char *s)
 	return true;
 }
 
-int netns_open(const struct netns_config *cfg, struct netns_ctx **ret)
+/* cfg (NULL: all defaults) with every NULL name replaced by its default. */
+static struct netns_config config_with_defaults(const struct netns_config *cfg)
 {
-	static const struct netns_config none = { .bridge = NULL };
-	const char *bridge, *subnet, *state_dir, *table;
+	struct netns_config c = cfg ? *cfg : (struct netns_config){ .bridge = NULL };
+	if (!c.bridge)
+		c.bridge = DEFAULT_BRIDGE;
+	if (!c.subnet)
+		c.subnet = DEFAULT_SUBNET;
+	if (!c.state_dir)
+		c.state_dir = DEFAULT_STATE_DIR;
+	if (!c.nft_table)
+		c.nft_table = DEFAULT_TABLE;
+	return c;
+}
+
+int netns_open(const struct netns_config *config, struct netns_ctx **ret)
+{
+	const struct netns_config resolved = config_with_defaults(config), *cfg = &resolved;
+	const char *bridge = cfg->bridge, *subnet = cfg->subnet, *state_dir = cfg->state_dir,
+		   *table = cfg->nft_table;
 	struct netns_ctx *ctx;
 	int r;
 
-	if (!cfg)
-		cfg = &none;
-	bridge = cfg->bridge ? cfg->bridge : DEFAULT_BRIDGE;
-	subnet = cfg->subnet ? cfg->subnet : DEFAULT_SUBNET;
-	state_dir = cfg->state_dir ? cfg->state_dir : DEFAULT_STATE_DIR;
-	table = cfg->nft_table ? cfg->nft_table : DEFAULT_TABLE;
 	if (!ifname_valid(bridge) || strncmp(bridge, HOST_PREFIX, strlen(HOST_PREFIX)) == 0)
 		return -EINVAL;
 	if (cfg->n_host_ports > 0 && !cfg->host_ports)
@@ -460,24 +470,19 @@ static int uninstall_port(const char *name, void *data)
 	return r == -ENODEV ? 0 : r;
 }
 
-int netns_uninstall(const struct netns_config *cfg)
+int netns_uninstall(const struct netns_config *config)
 {
-	static const struct netns_config none = { .bridge = NULL };
+	const struct netns_config cfg = config_with_defaults(config);
+	const char *bridge = cfg.bridge, *state_dir = cfg.state_dir, *table = cfg.nft_table;
 	_cleanup_nlsock_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int dirfd = -1;
 	struct netns_link_info info;
 	struct netns_subnet subnet;
-	const char *bridge, *state_dir, *table;
 	int r;
 
-	if (!cfg)
-		cfg = &none;
-	bridge = cfg->bridge ? cfg->bridge : DEFAULT_BRIDGE;
-	state_dir = cfg->state_dir ? cfg->state_dir : DEFAULT_STATE_DIR;
-	table = cfg->nft_table ? cfg->nft_table : DEFAULT_TABLE;
 	if (!ifname_valid(bridge))
 		return -EINVAL;
-	r = netns_subnet_parse(cfg->subnet ? cfg->subnet : DEFAULT_SUBNET, &subnet);
+	r = netns_subnet_parse(cfg.subnet, &subnet);
 	if (r < 0)
 		return r;
 	r = netns_nl_open(&sk);
@@ -514,7 +519,7 @@ int netns_uninstall(const struct netns_config *cfg)
 	if (r < 0 && r != -ENODEV)
 		return r;
 
-	r = netns_nft_remove(table, cfg->error, cfg->error_size);
+	r = netns_nft_remove(table, cfg.error, cfg.error_size);
 	if (r < 0)
 		return r;
 
